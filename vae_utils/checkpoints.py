@@ -1,0 +1,86 @@
+"""Checkpoints keyed by their config: a hash of the config's JSON names the file; saves are atomic; loads are safe."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+
+def canonical_json(config: dict) -> str:
+    """The config as JSON with sorted keys and no whitespace: equal configs give equal strings."""
+    return json.dumps(config, sort_keys=True, separators=(",", ":"), default=list)
+
+
+def config_key(config: dict) -> str:
+    """A 16-hex-digit hash of the config's canonical JSON."""
+    return hashlib.sha256(canonical_json(config).encode()).hexdigest()[:16]
+
+
+def checkpoint_path(directory: str | os.PathLike, name: str, config: dict, suffix: str = ".pt") -> Path:
+    """`<directory>/<name>-<key><suffix>`: the file a config's weights (or cached results) live in."""
+    return Path(directory) / f"{name}-{config_key(config)}{suffix}"
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
+    """Call write(file) on a temporary file beside `path`, then rename it over `path`: an interrupted write never
+    leaves a half-written file behind."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as f:
+            write(f)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: str | os.PathLike, config: dict, state: dict) -> None:
+    """Save tensors and plain data (`state`) with the config that produced them, atomically."""
+    import torch
+
+    atomic_write(path, lambda f: torch.save({"config_json": canonical_json(config), **state}, f))
+
+
+def compact_state(state_dict: dict) -> dict:
+    """A model's state with floating tensors rounded to float16: checkpoints take half the space. `fit` evaluates
+    the trained model after the same rounding, so a fresh run and a cached one give identical numbers."""
+    import torch
+
+    return {k: v.half() if torch.is_floating_point(v) else v for k, v in state_dict.items()}
+
+
+def load_checkpoint(path: str | os.PathLike, config: dict, map_location: str | None = "cpu") -> dict | None:
+    """The state saved at `path` if it exists and was saved with exactly this config, else None.
+
+    Uses `torch.load(weights_only=True)`, so a checkpoint cannot run code. A file whose stored config differs
+    (a hash collision or a hand-renamed file) is not used, with a warning."""
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location=map_location, weights_only=True)
+    if state.get("config_json") != canonical_json(config):
+        warnings.warn(f"{path} was saved with another config; ignoring it and training anew.", stacklevel=2)
+        return None
+    return state
+
+
+def cached_json(path: str | os.PathLike, config: dict, compute: Callable[[], Any], recompute: bool = False) -> Any:
+    """A JSON-serialisable result cached at `path` with its config: loaded if the config matches, else computed
+    and saved atomically. For evaluations that are slow (an IWAE bound with large k over a test set)."""
+    path = Path(path)
+    if path.is_file() and not recompute:
+        stored = json.loads(path.read_text())
+        if stored.get("config_json") == canonical_json(config):
+            return stored["value"]
+    value = compute()
+    payload = json.dumps({"config_json": canonical_json(config), "value": value}, indent=1)
+    atomic_write(path, lambda f: f.write(payload.encode()))
+    return value

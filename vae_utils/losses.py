@@ -1,0 +1,102 @@
+"""Log-likelihoods, the Gaussian KL and the (beta-)ELBO, always per sample and in nats.
+
+Every term is summed over the pixels (or latent dimensions) of one sample first; only then may a batch be
+reduced. This is what keeps reconstruction and KL on the same scale: a per-pixel *mean* next to a summed KL
+weights the KL by the number of pixels and collapses the posterior, so no function here offers it.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """log p(x|z) for independent Bernoulli pixels with p = sigmoid(logits). x, logits: (B, ...); returns (B,) nats.
+
+    For binarised x this is an exact log-probability; for grey levels in [0, 1] it is the BCE that
+    pytorch/examples trains with, not a normalised density."""
+    return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+
+def gaussian_log_likelihood(mean: torch.Tensor, x: torch.Tensor, log_scale: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """log N(x; mean, sigma^2) summed over pixels with sigma = exp(log_scale) (a float or a tensor that broadcasts,
+    e.g. a learned scalar). x, mean: (B, ...); returns (B,) nats."""
+    log_scale = torch.as_tensor(log_scale, dtype=mean.dtype, device=mean.device)
+    per_pixel = -0.5 * ((x - mean) * torch.exp(-log_scale)) ** 2 - log_scale - 0.5 * math.log(2 * math.pi)
+    return per_pixel.expand_as(x).flatten(1).sum(1)
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL( N(mu, diag(exp(logvar))) || N(0, I) ) in closed form, summed over latent dims. (B, D) -> (B,) nats.
+
+    = 1/2 * sum_j (mu_j^2 + sigma_j^2 - 1 - log sigma_j^2), always >= 0."""
+    return kl_per_dim(mu, logvar).sum(1)
+
+
+def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """The KL of each latent dimension separately, (B, D) nats: where the information goes."""
+    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+
+
+def log_normal_diag(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """log N(z; mu, diag(exp(logvar))), summed over the last dim: (..., D) -> (...) nats."""
+    return (-0.5 * (math.log(2 * math.pi) + logvar + (z - mu).pow(2) / logvar.exp())).sum(-1)
+
+
+def log_likelihood(logits: torch.Tensor, x: torch.Tensor, likelihood: str, gaussian_log_scale: torch.Tensor | float = 0.0) -> torch.Tensor:
+    """log p(x|z) per sample, (B,) nats, for a decoder that outputs logits; the Gaussian mean is sigmoid(logits)."""
+    if likelihood == "bernoulli":
+        return bernoulli_log_likelihood(logits, x)
+    if likelihood == "gaussian":
+        return gaussian_log_likelihood(torch.sigmoid(logits), x, gaussian_log_scale)
+    raise ValueError(f"Unknown likelihood {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}.")
+
+
+def reduce(values: torch.Tensor, reduction: str) -> torch.Tensor:
+    """Reduce per-sample values (B,) over the batch: 'none', 'mean' (per sample) or 'sum'."""
+    if reduction == "none":
+        return values
+    if reduction == "mean":
+        return values.mean()
+    if reduction == "sum":
+        return values.sum()
+    raise ValueError(f"Unknown reduction {reduction!r}; choose one of {', '.join(REDUCTIONS)}.")
+
+
+def elbo_terms(output: dict[str, torch.Tensor], x: torch.Tensor, likelihood: str = "bernoulli", beta: float = 1.0,
+               gaussian_log_scale: torch.Tensor | float = 0.0, reduction: str = "mean") -> dict[str, torch.Tensor]:
+    """The training objective and its named parts, in nats.
+
+    output: a model's forward() dict (logits, and mu/logvar for a VAE); x: (B, C, H, W) in [0, 1].
+    Returns recon = -log p(x|z), kl = KL(q(z|x) || p(z)) (0 for a plain AE), loss = recon + beta * kl, and
+    elbo = -(recon + kl) (the bound itself, whatever beta is), each per sample reduced over the batch by `reduction`.
+    """
+    recon = -log_likelihood(output["logits"], x, likelihood, gaussian_log_scale)
+    kl = gaussian_kl(output["mu"], output["logvar"]) if "mu" in output else torch.zeros_like(recon)
+    terms = {"recon": recon, "kl": kl, "loss": recon + beta * kl, "elbo": -(recon + kl)}
+    return {name: reduce(value, reduction) for name, value in terms.items()}
+
+
+@torch.no_grad()
+def evaluate_elbo(model: torch.nn.Module, images: torch.Tensor, likelihood: str = "bernoulli", beta: float = 1.0,
+                  gaussian_log_scale: torch.Tensor | float = 0.0, batch_size: int = 500, seed: int = 0) -> dict[str, float]:
+    """Mean per-sample recon, kl, loss and elbo (nats) over uint8 images (N, C, H, W), in eval mode.
+
+    The VAE's z is sampled once per image from a seeded generator, so the same weights give the same numbers."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    totals: dict[str, float] = {}
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        for batch in images.split(batch_size):
+            x = batch.to(device).float().div_(255.0)
+            for name, value in elbo_terms(model(x), x, likelihood, beta, gaussian_log_scale, reduction="sum").items():
+                totals[name] = totals.get(name, 0.0) + value.item()
+    model.train(was_training)
+    return {name: total / len(images) for name, total in totals.items()}

@@ -1,0 +1,247 @@
+"""Autoencoders and VAEs behind one interface: `encode`, `decode` (logits), `sample`, `forward`.
+
+Architectures are chosen by name in a `ModelSpec`, which is plain data and part of every checkpoint key.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+ARCHITECTURES = ("mlp", "conv", "conv_pool", "s1_conv", "pytorch_example", "blur_v1", "blur_v2")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What to build. image_shape: (C, H, W); latent_dim: size of the code z (ignored by the fully
+    convolutional blur_v1/blur_v2, whose code is a feature map); variational: VAE instead of plain AE."""
+
+    architecture: str
+    image_shape: tuple[int, int, int]
+    latent_dim: int = 20
+    variational: bool = False
+
+    def __post_init__(self) -> None:
+        if self.architecture not in ARCHITECTURES:
+            raise ValueError(f"Unknown architecture {self.architecture!r}; choose one of {', '.join(ARCHITECTURES)}.")
+        if self.latent_dim <= 0:
+            raise ValueError(f"latent_dim must be a positive integer, got {self.latent_dim}")
+        if len(self.image_shape) != 3 or min(self.image_shape) <= 0:
+            raise ValueError(f"image_shape must be (C, H, W) with positive sizes, got {self.image_shape}")
+        object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class Autoencoder(nn.Module):
+    """A deterministic autoencoder. encode: x (B, C, H, W) in [0, 1] -> code (B, D); decode: code -> logits (B, C, H, W)."""
+
+    variational = False
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, image_shape: tuple[int, int, int], latent_dim: int):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+        self.image_shape, self.latent_dim = tuple(image_shape), latent_dim
+
+    def check_input(self, x: torch.Tensor) -> None:
+        """Raise a clear error unless x is a float (B, C, H, W) batch in [0, 1] of this model's image shape."""
+        if not torch.is_floating_point(x) or x.ndim != 4 or tuple(x.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"expected float images of shape (B, {', '.join(map(str, self.image_shape))}) in [0, 1], "
+                f"got {x.dtype} {tuple(x.shape)}; convert uint8 with vae_utils.data.to_float")
+        low, high = torch.aminmax(x)
+        if low < 0 or high > 1:
+            raise ValueError(f"expected pixel values in [0, 1], got [{low.item():.3g}, {high.item():.3g}]")
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, D) -> logits (B, C, H, W); pixel means are sigmoid(logits)."""
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        z = self.encode(x)
+        return {"z": z, "logits": self.decode(z)}
+
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """The deterministic code of x, (B, D)."""
+        return self.encode(x)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """Decode the code of x (the posterior mean for a VAE): (B, C, H, W) in [0, 1]."""
+        return torch.sigmoid(self.decode(self.code(x)))
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Decode n codes drawn from N(0, I): (n, C, H, W) in [0, 1]. For a plain AE nothing makes this meaningful."""
+        device = next(self.parameters()).device
+        z = torch.randn(n, self.latent_dim, generator=generator).to(device)
+        return torch.sigmoid(self.decode(z))
+
+
+class VAE(Autoencoder):
+    """A VAE with a diagonal Gaussian posterior q(z|x) = N(mu, diag(exp(logvar))) and prior N(0, I)."""
+
+    variational = True
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, C, H, W) -> (mu, logvar), each (B, D)."""
+        self.check_input(x)
+        mu, logvar = self.encoder(x).chunk(2, dim=1)
+        return mu, logvar
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+        """z = mu + sigma * eps with sigma = exp(logvar / 2), eps ~ N(0, I): a sample that gradients flow through."""
+        return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """One stochastic pass: z ~ q(z|x) by reparameterisation, logits of p(x|z)."""
+        mu, logvar = self.encode(x)
+        z = self.reparameterize(mu, logvar)
+        return {"z": z, "mu": mu, "logvar": logvar, "logits": self.decode(z)}
+
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """The posterior mean E_q[z|x], (B, D)."""
+        return self.encode(x)[0]
+
+
+def _halvings(size: int) -> int:
+    """How often a side can be halved exactly while staying >= 4 (28 -> 2, 32 -> 3)."""
+    count = 0
+    while size % 2 == 0 and size // 2 >= 4 and count < 3:
+        size //= 2
+        count += 1
+    return count
+
+
+def _conv_body(spec: ModelSpec, code_size: int, pooled: bool) -> tuple[nn.Module, nn.Module]:
+    """Conv encoder/decoder with a dense bottleneck. pooled: conv + max-pool down, upsample + conv up (the
+    blur report's v1 style); otherwise strided (transposed) convs with BatchNorm (its v2 style)."""
+    c, h, w = spec.image_shape
+    steps = min(_halvings(h), _halvings(w))
+    if steps == 0:
+        raise ValueError(f"conv architectures need even image sides of at least 8, got {h}x{w}")
+    widths = [32, 64, 128][:steps]
+    down, channels = [], c
+    for width in widths:
+        if pooled:
+            down += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+        else:
+            down += [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+        channels = width
+    fh, fw = h >> steps, w >> steps
+    encoder = nn.Sequential(*down, nn.Flatten(), nn.Linear(channels * fh * fw, code_size))
+    up = [nn.Linear(spec.latent_dim, channels * fh * fw), nn.ReLU(), nn.Unflatten(1, (channels, fh, fw))]
+    for width in reversed([widths[0]] + widths[:-1]):
+        if pooled:
+            up += [nn.Upsample(scale_factor=2), nn.Conv2d(channels, width, 3, padding=1), nn.ReLU()]
+        else:
+            up += [nn.ConvTranspose2d(channels, width, 4, stride=2, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+        channels = width
+    decoder = nn.Sequential(*up, nn.Conv2d(channels, c, 3, padding=1))
+    return encoder, decoder
+
+
+def _mlp_body(spec: ModelSpec, code_size: int, hidden: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    c, h, w = spec.image_shape
+    pixels = c * h * w
+    layers: list[nn.Module] = [nn.Flatten()]
+    width = pixels
+    for size in hidden:
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    encoder = nn.Sequential(*layers, nn.Linear(width, code_size))
+    layers, width = [], spec.latent_dim
+    for size in reversed(hidden):
+        layers += [nn.Linear(width, size), nn.ReLU()]
+        width = size
+    decoder = nn.Sequential(*layers, nn.Linear(width, pixels), nn.Unflatten(1, (c, h, w)))
+    return encoder, decoder
+
+
+def _s1_conv_body(spec: ModelSpec, code_size: int) -> tuple[nn.Module, nn.Module]:
+    """The MNIST report's (S1) Tables 1-2. Its tconv4 row (28x28x1 in, stride 2) cannot give 28x28x1 out; we take
+    32 input channels and stride 1, as in the MATLAB example it follows."""
+    c, h, w = spec.image_shape
+    if h % 4 or w % 4:
+        raise ValueError(f"s1_conv needs image sides divisible by 4, got {h}x{w}")
+    encoder = nn.Sequential(
+        nn.Conv2d(c, 32, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(64 * (h // 4) * (w // 4), code_size))
+    decoder = nn.Sequential(
+        nn.Unflatten(1, (spec.latent_dim, 1, 1)),
+        nn.ConvTranspose2d(spec.latent_dim, 64, (h // 4, w // 4), stride=(h // 4, w // 4)), nn.ReLU(),
+        nn.ConvTranspose2d(64, 64, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(64, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(32, c, 3, stride=1, padding=1))
+    return encoder, decoder
+
+
+def _blur_report_body(spec: ModelSpec, version: int) -> tuple[nn.Module, nn.Module, int]:
+    """The blur report's (S4) fully convolutional AEs, input side scaled from 128 to ours (divisible by 16 / 8).
+    v1: conv(s2) 64, pool, conv(s2) 32, pool | tconv(s2) 32, up, tconv(s2) 64, up, conv -> C.
+    v2: conv(s2) 128, conv(s2) 128, conv(s2) 256, BN | tconv(s2) 128, tconv(s2) 64, tconv(s2) -> C.
+    Returns (encoder, decoder, code size), the code being the flattened bottleneck feature map."""
+    c, h, w = spec.image_shape
+    factor = 16 if version == 1 else 8
+    if h % factor or w % factor:
+        raise ValueError(f"blur_v{version} needs image sides divisible by {factor}, got {h}x{w}")
+    if version == 1:
+        code_shape = (32, h // 16, w // 16)
+        encoder = nn.Sequential(
+            nn.Conv2d(c, 64, 3, stride=2, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(64, 32, 3, stride=2, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten())
+        decoder = nn.Sequential(
+            nn.Unflatten(1, code_shape),
+            nn.ConvTranspose2d(32, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(), nn.Upsample(scale_factor=2),
+            nn.ConvTranspose2d(32, 64, 3, stride=2, padding=1, output_padding=1), nn.ReLU(), nn.Upsample(scale_factor=2),
+            nn.Conv2d(64, c, 3, padding=1))
+    else:
+        code_shape = (256, h // 8, w // 8)
+        encoder = nn.Sequential(
+            nn.Conv2d(c, 128, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(128, 128, 3, stride=2, padding=1), nn.ReLU(),
+            nn.Conv2d(128, 256, 3, stride=2, padding=1), nn.ReLU(), nn.BatchNorm2d(256), nn.Flatten())
+        decoder = nn.Sequential(
+            nn.Unflatten(1, code_shape),
+            nn.ConvTranspose2d(256, 128, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(128, 64, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+            nn.ConvTranspose2d(64, c, 3, stride=2, padding=1, output_padding=1))
+    return encoder, decoder, code_shape[0] * code_shape[1] * code_shape[2]
+
+
+def build_model(spec: ModelSpec) -> Autoencoder:
+    """Build the AE or VAE a spec names (weights initialised from torch's current RNG state)."""
+    latent = spec.latent_dim
+    code_size = 2 * latent if spec.variational else latent
+    if spec.architecture in ("blur_v1", "blur_v2"):
+        if spec.variational:
+            raise ValueError("blur_v1/blur_v2 are the blur report's plain autoencoders; use variational=False")
+        encoder, decoder, latent = _blur_report_body(spec, int(spec.architecture[-1]))
+    elif spec.architecture == "mlp":
+        encoder, decoder = _mlp_body(spec, code_size, hidden=(256, 128))
+    elif spec.architecture == "pytorch_example":
+        encoder, decoder = _mlp_body(spec, code_size, hidden=(400,))
+    elif spec.architecture == "s1_conv":
+        encoder, decoder = _s1_conv_body(spec, code_size)
+    else:
+        encoder, decoder = _conv_body(spec, code_size, pooled=spec.architecture == "conv_pool")
+    model_class = VAE if spec.variational else Autoencoder
+    return model_class(encoder, decoder, spec.image_shape, latent)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def has_convolutions(model: nn.Module) -> bool:
+    """Whether the model has 2-D (transposed) convolutions, which run faster channels-last on CPU."""
+    return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())

@@ -1,0 +1,118 @@
+"""One look for every figure, and figures that save themselves under `figures/<notebook>/` when shown."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torchvision.utils import make_grid
+
+STYLE = {
+    "figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight", "font.size": 10, "axes.titlesize": 11,
+    "axes.titleweight": "bold", "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False,
+    "axes.spines.right": False, "image.cmap": "gray", "legend.frameon": False,
+}
+_figure_dir: Path | None = None
+
+
+def setup(notebook: str, artifacts_dir: str | Path = ".") -> Path:
+    """Apply the house style and send this notebook's figures to `<artifacts_dir>/figures/<notebook>/`."""
+    global _figure_dir
+    plt.rcParams.update(STYLE)
+    _figure_dir = Path(artifacts_dir) / "figures" / notebook
+    _figure_dir.mkdir(parents=True, exist_ok=True)
+    return _figure_dir
+
+
+def finish(fig: plt.Figure, name: str | None) -> plt.Figure:
+    """Save `fig` as `<figure dir>/<name>.png` (when a name is given and `setup` was called), then show it."""
+    if name is not None and _figure_dir is not None:
+        fig.savefig(_figure_dir / f"{name}.png")
+    plt.show()
+    return fig
+
+
+def _as_grid_image(images: torch.Tensor, nrow: int) -> np.ndarray:
+    images = images.detach().float().cpu()
+    if images.max() > 1.0:
+        images = images / 255.0
+    grid = make_grid(images, nrow=nrow, padding=1, pad_value=1.0)
+    return grid.permute(1, 2, 0).numpy()
+
+
+def image_rows(rows: Mapping[str, torch.Tensor], title: str, name: str | None = None, scale: float = 0.9) -> plt.Figure:
+    """Rows of images, one labelled row per entry (e.g. originals, then each model's reconstructions).
+
+    rows: label -> (N, C, H, W) images in [0, 1] (or uint8), the same N in every row."""
+    count = max(len(v) for v in rows.values())
+    fig, axes = plt.subplots(len(rows), 1, figsize=(scale * count, scale * 1.15 * len(rows)), squeeze=False)
+    for ax, (label, images) in zip(axes[:, 0], rows.items()):
+        ax.imshow(_as_grid_image(images, nrow=count), vmin=0, vmax=1)
+        ax.set_ylabel(label, rotation=0, ha="right", va="center")
+        ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
+    fig.suptitle(title)
+    return finish(fig, name)
+
+
+def image_grid(images: torch.Tensor, title: str, name: str | None = None, nrow: int = 10, size: float = 6.0) -> plt.Figure:
+    """A square-ish grid of images (N, C, H, W) in [0, 1] (or uint8)."""
+    fig, ax = plt.subplots(figsize=(size, size * (-(-len(images) // nrow)) / nrow))
+    ax.imshow(_as_grid_image(images, nrow), vmin=0, vmax=1)
+    ax.set_title(title), ax.set_axis_off()
+    return finish(fig, name)
+
+
+def loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], key: str, title: str,
+                ylabel: str = "nats per image", name: str | None = None, log: bool = False) -> plt.Figure:
+    """One curve per run of history[key] against epoch (with the held-out 'val_' curve dashed when present)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for label, history in histories.items():
+        epochs = np.arange(1, len(history[f"train_{key}"]) + 1)
+        (line,) = ax.plot(epochs, history[f"train_{key}"], marker="o", ms=3, label=f"{label} (train)")
+        if f"val_{key}" in history:
+            ax.plot(epochs, history[f"val_{key}"], ls="--", color=line.get_color(), label=f"{label} (held-out)")
+    ax.set(title=title, xlabel="epoch", ylabel=ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.legend(fontsize=8, ncol=2)
+    return finish(fig, name)
+
+
+def latent_scatter(codes: torch.Tensor, labels: torch.Tensor, title: str, name: str | None = None,
+                   class_names: Sequence[str] | None = None) -> plt.Figure:
+    """2-D codes (N, 2) as points coloured by label."""
+    fig, ax = plt.subplots(figsize=(6, 5))
+    points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=3, alpha=0.6)
+    handles = points.legend_elements()[0]
+    ax.legend(handles, class_names or [str(i) for i in range(len(handles))], title="label", fontsize=8,
+              loc="center left", bbox_to_anchor=(1, 0.5))
+    ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
+    return finish(fig, name)
+
+
+def latent_manifold(decode: Callable[[torch.Tensor], torch.Tensor], extent: tuple[float, float, float, float],
+                    title: str, name: str | None = None, steps: int = 15) -> plt.Figure:
+    """Decode a steps x steps grid of 2-D codes over extent = (z1_min, z1_max, z2_min, z2_max); decode: (M, 2) -> images in [0, 1]."""
+    z1 = torch.linspace(extent[0], extent[1], steps)
+    z2 = torch.linspace(extent[3], extent[2], steps)  # top row = largest z2, as on the scatter's axes
+    grid = torch.stack(torch.meshgrid(z2, z1, indexing="ij")[::-1], dim=-1).view(-1, 2)
+    fig, ax = plt.subplots(figsize=(6, 6))
+    ax.imshow(_as_grid_image(decode(grid), nrow=steps), extent=extent, vmin=0, vmax=1)
+    ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
+    ax.grid(False)
+    return finish(fig, name)
+
+
+def bar_chart(values: Mapping[str, float], title: str, ylabel: str, name: str | None = None,
+              reference: float | None = None, reference_label: str = "") -> plt.Figure:
+    """One bar per entry, with an optional horizontal reference line (e.g. the value for real images)."""
+    fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(values)), 3.6))
+    ax.bar(list(values), list(values.values()), color="tab:blue")
+    if reference is not None:
+        ax.axhline(reference, color="tab:red", ls="--", label=reference_label)
+        ax.legend()
+    ax.set(title=title, ylabel=ylabel)
+    ax.tick_params(axis="x", rotation=30)
+    return finish(fig, name)
