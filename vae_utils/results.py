@@ -38,3 +38,29 @@ def markdown_table(rows: list[dict], formats: dict[str, str] | None = None) -> s
         cells = [format(row[c], formats.get(c, "")) if not isinstance(row[c], str) else row[c] for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def _replace_block(text: str, marker: str, body: str) -> str:
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    if start not in text or end not in text:
+        raise ValueError(f"README has no '{start}' ... '{end}' block")
+    head, rest = text.split(start, 1)
+    return head + start + "\n" + body.strip() + "\n" + end + rest.split(end, 1)[1]
+
+
+def notebook_table(artifacts_dir: str | Path = ".") -> str:
+    """The README's table of notebooks, one row each from `results/<notebook>.json`'s `headline` entry."""
+    rows = ["| notebook | key figure | key measured number |", "|---|---|---|"]
+    for path in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]_*.json")):
+        payload = json.loads(path.read_text())
+        headline = payload["results"].get("headline", {})
+        figure = headline.get("figure", "")
+        rows.append(f"| [{payload['notebook']}](notebooks/{payload['notebook']}.ipynb) | "
+                    f"{f'![{figure}]({figure})' if figure else ''} | {headline.get('number', '')} |")
+    return "\n".join(rows)
+
+
+def update_readme(readme: str | Path, marker: str, body: str) -> None:
+    """Replace the README's generated block `<!-- marker:start -->` ... `<!-- marker:end -->` with `body`."""
+    readme = Path(readme)
+    readme.write_text(_replace_block(readme.read_text(), marker, body))

@@ -15,6 +15,7 @@ from pathlib import Path
 import papermill
 
 from .config import PROFILES
+from .results import notebook_table, update_readme
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
@@ -80,10 +81,14 @@ def main(argv: list[str] | None = None) -> int:
         try:
             seconds = run_notebook(name, output_dir, parameters, args.kernel)
         except papermill.PapermillExecutionError as error:
-            print(f"FAILED: {name}, cell {error.cell_index} ({error.ename}: {error.evalue})\n"
+            first_line = error.source.strip().splitlines()[0] if error.source.strip() else ""
+            print(f"FAILED: {name}, cell [{error.exec_count}] starting `{first_line}` ({error.ename}: {error.evalue})\n"
                   f"  executed notebook with the traceback: {output_dir / (name + '.ipynb')}", file=sys.stderr)
             return 1
         print(f"[{index}/{len(names)}] {name} done in {seconds:.0f} s -> {output_dir / (name + '.ipynb')}", flush=True)
+    if output_dir == NOTEBOOK_DIR.resolve():
+        update_readme(REPO_ROOT / "README.md", "notebooks", notebook_table(REPO_ROOT))
+        print("README.md: notebook table updated from results/")
     return 0
 
 

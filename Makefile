@@ -1,0 +1,43 @@
+# Two commands do all set-up on a fresh machine:
+#   make run    executes the whole collection with papermill (full profile), writing notebooks, figures, results
+#   make test   runs the unit tests, the smoke run of every notebook and nbval on the committed notebooks
+# Both create .venv and install the project into it on first use.
+
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Offline machines keep the datasets beside the repository; elsewhere torchvision downloads into data/.
+ifneq ($(wildcard ../shared/data),)
+export VAE_DATA_DIR ?= $(abspath ../shared/data)
+endif
+
+.PHONY: run test unit smoke nbval lab bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PYTHON) -m vae_utils.run --profile full
+
+test: $(STAMP)
+	$(PYTHON) -m pytest tests
+	$(PYTHON) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+
+unit: $(STAMP)
+	$(PYTHON) -m pytest tests -m "not notebook and not browser"
+
+smoke: $(STAMP)
+	$(PYTHON) -m vae_utils.run --profile smoke
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+bench: $(STAMP)
+	$(PYTHON) benchmarks/train_throughput.py
+
+clean:
+	rm -rf build .pytest_cache

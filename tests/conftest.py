@@ -1,0 +1,49 @@
+"""Shared fixtures: where the real datasets are, and a tiny trained VAE for metric tests."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from vae_utils import data
+from vae_utils.models import ModelSpec
+from vae_utils.train import TrainConfig, fit
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def real_data_root() -> Path | None:
+    """The data root with the real datasets ($VAE_DATA_DIR, else ../shared/data), or None."""
+    for candidate in (os.environ.get("VAE_DATA_DIR"), REPO.parent / "shared" / "data", REPO / "data"):
+        if candidate and (Path(candidate) / "MNIST" / "raw" / "t10k-images-idx3-ubyte").is_file():
+            return Path(candidate)
+    return None
+
+
+needs_data = pytest.mark.skipif(real_data_root() is None, reason="MNIST/CIFAR-10 not found (set VAE_DATA_DIR)")
+
+
+@pytest.fixture(scope="session")
+def data_root() -> Path:
+    root = real_data_root()
+    if root is None:
+        pytest.skip("MNIST/CIFAR-10 not found (set VAE_DATA_DIR)")
+    return root
+
+
+@pytest.fixture(scope="session")
+def mnist_small(data_root):
+    """(train 2,000, test 500) MNIST images."""
+    test = data.subset(data.load_mnist("test", data_root), 500, seed=0)
+    return data.subset(data.load_mnist("train", data_root), 2000, seed=0), test
+
+
+@pytest.fixture(scope="session")
+def trained_vae(mnist_small, tmp_path_factory):
+    """A small MLP VAE trained for 3 epochs on 2,000 MNIST images (a few seconds)."""
+    train, _ = mnist_small
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    return fit(ModelSpec("pytorch_example", (1, 28, 28), 8, variational=True), TrainConfig(epochs=3, batch_size=64),
+               train, name="vae", checkpoint_dir=tmp_path_factory.mktemp("ckpt"), progress=False).model

@@ -1,0 +1,59 @@
+import pytest
+import torch
+
+from vae_utils import checkpoints
+
+
+def test_key_is_stable_and_order_independent():
+    a = {"model": {"latent": 2, "arch": "conv"}, "epochs": 5}
+    b = {"epochs": 5, "model": {"arch": "conv", "latent": 2}}
+    assert checkpoints.config_key(a) == checkpoints.config_key(b)
+    assert checkpoints.config_key(a) != checkpoints.config_key({**a, "epochs": 6})
+    assert checkpoints.checkpoint_path("ck", "run", a).name == f"run-{checkpoints.config_key(a)}.pt"
+
+
+def test_save_load_round_trip_and_config_mismatch(tmp_path):
+    path = tmp_path / "m.pt"
+    checkpoints.save_checkpoint(path, {"a": 1}, {"model": {"w": torch.ones(2)}, "history": {"loss": [1.0]}})
+    state = checkpoints.load_checkpoint(path, {"a": 1})
+    assert torch.equal(state["model"]["w"], torch.ones(2)) and state["history"] == {"loss": [1.0]}
+    with pytest.warns(UserWarning, match="another config"):
+        assert checkpoints.load_checkpoint(path, {"a": 2}) is None
+    assert checkpoints.load_checkpoint(tmp_path / "missing.pt", {"a": 1}) is None
+
+
+def test_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path):
+    path = tmp_path / "m.pt"
+    checkpoints.save_checkpoint(path, {"a": 1}, {"value": torch.tensor(1)})
+
+    def broken(f):
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        checkpoints.atomic_write(path, broken)
+    assert checkpoints.load_checkpoint(path, {"a": 1})["value"] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.pt"]
+
+
+def test_weights_only_loading_refuses_arbitrary_objects(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"config_json": checkpoints.canonical_json({}), "obj": object()}, path)
+    with pytest.raises(Exception):
+        checkpoints.load_checkpoint(path, {})
+
+
+def test_cached_json_computes_once_per_config(tmp_path):
+    calls = []
+    compute = lambda: calls.append(1) or {"bound": -90.5}
+    path = tmp_path / "iwae.json"
+    assert checkpoints.cached_json(path, {"k": 10}, compute) == {"bound": -90.5}
+    assert checkpoints.cached_json(path, {"k": 10}, compute) == {"bound": -90.5}
+    assert len(calls) == 1
+    checkpoints.cached_json(path, {"k": 20}, compute)
+    assert len(calls) == 2
+
+
+def test_compact_state_halves_floats_only():
+    state = checkpoints.compact_state({"w": torch.ones(3), "count": torch.tensor(7)})
+    assert state["w"].dtype == torch.float16 and state["count"].dtype == torch.int64

@@ -1,0 +1,81 @@
+import math
+
+import pytest
+import torch
+
+from vae_utils import losses
+
+
+def test_kl_of_the_prior_is_zero_and_a_shifted_mean_costs_half_its_square():
+    zeros = torch.zeros(4, 3)
+    assert torch.allclose(losses.gaussian_kl(zeros, zeros), torch.zeros(4))
+    # N(2, 1) vs N(0, 1): 1/2 * 2^2 = 2 nats per dimension
+    assert torch.allclose(losses.gaussian_kl(torch.full((1, 5), 2.0), torch.zeros(1, 5)), torch.tensor([10.0]))
+
+
+def test_kl_closed_form_matches_monte_carlo():
+    torch.manual_seed(0)
+    mu, logvar = torch.randn(3, 4), torch.randn(3, 4) * 0.5
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    z = q.sample((200_000,))
+    p = torch.distributions.Normal(0.0, 1.0)
+    monte_carlo = (q.log_prob(z) - p.log_prob(z)).sum(-1).mean(0)
+    assert torch.allclose(losses.gaussian_kl(mu, logvar), monte_carlo, atol=0.03)
+    assert (losses.gaussian_kl(mu, logvar) >= 0).all()
+
+
+def test_log_likelihoods_against_torch_distributions():
+    torch.manual_seed(0)
+    x = torch.rand(2, 1, 4, 4)
+    logits = torch.randn(2, 1, 4, 4)
+    binary = (x > 0.5).float()
+    expected = torch.distributions.Bernoulli(logits=logits).log_prob(binary).flatten(1).sum(1)
+    assert torch.allclose(losses.bernoulli_log_likelihood(logits, binary), expected, atol=1e-5)
+    mean = torch.rand(2, 1, 4, 4)
+    expected = torch.distributions.Normal(mean, 0.3).log_prob(x).flatten(1).sum(1)
+    assert torch.allclose(losses.gaussian_log_likelihood(mean, x, math.log(0.3)), expected, atol=1e-4)
+    # a fair coin per pixel: exactly log 2 nats per pixel
+    assert torch.allclose(losses.bernoulli_log_likelihood(torch.zeros(1, 784), binary.new_ones(1, 784)),
+                          torch.tensor([-784 * math.log(2)]))
+
+
+def _output(batch: int, pixels: int, latent: int = 3) -> tuple[dict, torch.Tensor]:
+    torch.manual_seed(1)
+    output = {"logits": torch.randn(batch, 1, 1, pixels), "mu": torch.randn(batch, latent), "logvar": torch.randn(batch, latent)}
+    return output, torch.rand(batch, 1, 1, pixels)
+
+
+def test_reductions_are_over_the_batch_only():
+    output, x = _output(batch=8, pixels=10)
+    per_sample = losses.elbo_terms(output, x, reduction="none")
+    mean = losses.elbo_terms(output, x, reduction="mean")
+    summed = losses.elbo_terms(output, x, reduction="sum")
+    assert per_sample["recon"].shape == (8,)
+    for name in ("recon", "kl", "loss", "elbo"):
+        assert torch.allclose(summed[name], mean[name] * 8)  # the documented ratio: the batch size
+    with pytest.raises(ValueError, match="none, mean, sum"):
+        losses.elbo_terms(output, x, reduction="pixel_mean")
+
+
+def test_recon_is_summed_over_pixels_so_it_scales_with_image_size():
+    output, x = _output(batch=4, pixels=10)
+    doubled = {**output, "logits": output["logits"].repeat(1, 1, 1, 2)}
+    one = losses.elbo_terms(output, x)
+    two = losses.elbo_terms(doubled, x.repeat(1, 1, 1, 2))
+    assert torch.allclose(two["recon"], 2 * one["recon"])
+    assert torch.allclose(two["kl"], one["kl"])
+
+
+def test_beta_weights_only_the_kl_and_the_elbo_ignores_beta():
+    output, x = _output(batch=4, pixels=10)
+    plain, weighted = losses.elbo_terms(output, x, beta=1.0), losses.elbo_terms(output, x, beta=4.0)
+    assert torch.allclose(weighted["loss"], plain["recon"] + 4 * plain["kl"])
+    assert torch.allclose(weighted["elbo"], plain["elbo"])
+
+
+def test_plain_autoencoder_has_no_kl_and_unknown_likelihood_is_refused():
+    output, x = _output(batch=2, pixels=5)
+    terms = losses.elbo_terms({"logits": output["logits"]}, x, likelihood="gaussian")
+    assert terms["kl"] == 0 and torch.allclose(terms["loss"], terms["recon"])
+    with pytest.raises(ValueError, match="bernoulli, gaussian"):
+        losses.elbo_terms(output, x, likelihood="laplace")

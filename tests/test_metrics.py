@@ -1,0 +1,63 @@
+import math
+
+import torch
+
+from vae_utils import metrics
+
+
+def test_iwae_bound_is_above_the_elbo_and_rises_with_k(trained_vae, mnist_small):
+    _, test = mnist_small
+    images = test.images[:200]
+    elbo = metrics.evaluate_elbo(trained_vae, images)["elbo"]
+    bounds = {k: metrics.iwae_bound(trained_vae, images, k=k, chunk=25).mean().item() for k in (1, 10, 100)}
+    assert abs(bounds[1] - elbo) < 1.0  # k = 1 is the ELBO (both are one-sample estimates)
+    assert bounds[1] < bounds[10] < bounds[100]
+    assert bounds[100] > elbo + 1.0
+
+
+def test_iwae_is_seeded_and_batching_does_not_matter(trained_vae, mnist_small):
+    images = mnist_small[1].images[:20]
+    a = metrics.iwae_bound(trained_vae, images, k=20, batch_size=20, chunk=20)
+    b = metrics.iwae_bound(trained_vae, images, k=20, batch_size=20, chunk=20)
+    assert torch.equal(a, b)
+    c = metrics.iwae_bound(trained_vae, images, k=20, batch_size=7, chunk=5)
+    assert torch.allclose(a.mean(), c.mean(), atol=1.0)
+
+
+def test_active_units_counts_dims_whose_mean_varies(trained_vae, mnist_small):
+    count, variance = metrics.active_units(trained_vae, mnist_small[1].images)
+    assert variance.shape == (8,) and count == int((variance > 0.01).sum())
+    assert 1 <= count <= 8
+
+
+def test_laplacian_variance_by_hand():
+    flat = torch.full((1, 1, 6, 6), 0.5)
+    assert metrics.laplacian_variance(flat).item() == 0.0
+    checker = (torch.arange(6).view(-1, 1) + torch.arange(6)).remainder(2).float().view(1, 1, 6, 6)
+    # every valid Laplacian response is +-4, alternating: variance 16 (unbiased over 16 values: 16 * 16/15)
+    assert math.isclose(metrics.laplacian_variance(checker).item(), 16 * 16 / 15, rel_tol=1e-6)
+    blurred = torch.nn.functional.avg_pool2d(torch.rand(4, 3, 32, 32), 3, stride=1, padding=1)
+    assert (metrics.laplacian_variance(blurred) < metrics.laplacian_variance(torch.rand(4, 3, 32, 32))).all()
+
+
+def test_high_frequency_share():
+    x = torch.arange(16).float()
+    smooth = torch.sin(2 * math.pi * x / 16).view(1, 1, 1, 16).expand(1, 1, 16, 16)  # 1/16 cycles/pixel
+    sharp = torch.sin(2 * math.pi * x * 7 / 16).view(1, 1, 1, 16).expand(1, 1, 16, 16)  # 7/16 cycles/pixel
+    assert metrics.high_frequency_share(smooth).item() < 1e-6
+    assert metrics.high_frequency_share(sharp).item() > 1 - 1e-6
+
+
+def test_bits_per_dim():
+    # a fair coin per pixel: log 2 nats per dim = 1 bit/dim
+    assert math.isclose(metrics.bits_per_dim(784 * math.log(2), 784), 1.0)
+    # a uniform density on [0, 1] (nll 0) on 8-bit data is 8 bits/dim
+    assert math.isclose(metrics.bits_per_dim(0.0, 3072, pixel_levels=256), 8.0)
+
+
+def test_mse_and_nearest_neighbour():
+    references = torch.rand(50, 1, 4, 4)
+    assert torch.allclose(metrics.nearest_neighbour_mse(references[:5], references), torch.zeros(5), atol=1e-6)
+    shifted = (references[:5] + 0.1)
+    assert (metrics.nearest_neighbour_mse(shifted, references) <= metrics.mse_per_pixel(shifted, references[:5]) + 1e-6).all()
+    assert torch.allclose(metrics.mse_per_pixel(torch.zeros(2, 1, 2, 2), torch.ones(2, 1, 2, 2)), torch.ones(2))

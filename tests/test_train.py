@@ -1,0 +1,104 @@
+import pytest
+import torch
+
+import vae_utils.train as train_module
+from vae_utils.data import ImageTensors
+from vae_utils.models import ModelSpec
+from vae_utils.train import TrainConfig, fit, pick_device, prefers_channels_last
+
+SPEC = ModelSpec("conv", (1, 8, 8), 2, variational=True)
+
+
+def toy_images(count: int = 256, seed: int = 0) -> ImageTensors:
+    """Bright squares at random places on 8x8 images: easy to learn, fast to train."""
+    g = torch.Generator().manual_seed(seed)
+    images = torch.zeros(count, 1, 8, 8, dtype=torch.uint8)
+    corners = torch.randint(0, 5, (count, 2), generator=g)
+    for image, (row, col) in zip(images, corners.tolist()):
+        image[0, row:row + 4, col:col + 4] = 255
+    return ImageTensors(images, torch.zeros(count, dtype=torch.long), {"dataset": "toy", "seed": seed, "size": count})
+
+
+def weights(model):
+    return torch.cat([p.detach().flatten() for p in model.state_dict().values() if torch.is_floating_point(p)])
+
+
+def test_fit_learns_and_records_history(tmp_path):
+    data = toy_images()
+    run = fit(SPEC, TrainConfig(epochs=4, batch_size=32), data, toy_images(64, seed=1), name="toy",
+              checkpoint_dir=tmp_path, progress=False)
+    history = run.history
+    assert len(history["train_loss"]) == len(history["val_loss"]) == 4
+    assert history["train_loss"][-1] < history["train_loss"][0]
+    assert not run.from_cache and run.path.is_file() and run.train_seconds > 0
+    assert not (tmp_path / run.path.name.replace(".pt", ".partial.pt")).exists()
+
+
+def test_cache_hit_retrain_and_config_change(tmp_path):
+    data, config = toy_images(), TrainConfig(epochs=1, batch_size=64)
+    first = fit(SPEC, config, data, name="toy", checkpoint_dir=tmp_path, progress=False)
+    again = fit(SPEC, config, data, name="toy", checkpoint_dir=tmp_path, progress=False)
+    assert again.from_cache and torch.equal(weights(first.model), weights(again.model))
+    assert again.history == first.history and again.train_seconds == first.train_seconds
+    assert not fit(SPEC, config, data, name="toy", checkpoint_dir=tmp_path, retrain=True, progress=False).from_cache
+    other = fit(SPEC, TrainConfig(epochs=1, batch_size=64, seed=1), data, name="toy", checkpoint_dir=tmp_path, progress=False)
+    assert not other.from_cache and other.path != first.path
+    # the data are part of the key too
+    assert fit(SPEC, config, toy_images(seed=3), name="toy", checkpoint_dir=tmp_path, progress=False).path != first.path
+
+
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    data, config = toy_images(), TrainConfig(epochs=3, batch_size=64)
+    straight = fit(SPEC, config, data, name="a", checkpoint_dir=tmp_path / "a", progress=False)
+
+    real_save, saves = train_module.save_checkpoint, []
+
+    def save_then_interrupt(path, config_dict, state):
+        real_save(path, config_dict, state)
+        saves.append(path)
+        if len(saves) == 2:  # after the second epoch's progress file
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "save_checkpoint", save_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        fit(SPEC, config, data, name="b", checkpoint_dir=tmp_path / "b", progress=False)
+    monkeypatch.setattr(train_module, "save_checkpoint", real_save)
+    assert len(list((tmp_path / "b").glob("*.partial.pt"))) == 1
+    resumed = fit(SPEC, config, data, name="b", checkpoint_dir=tmp_path / "b", progress=False)
+    assert len(resumed.history["train_loss"]) == 3
+    assert torch.allclose(weights(resumed.model), weights(straight.model))
+    assert not list((tmp_path / "b").glob("*.partial.pt"))
+
+
+def test_non_finite_loss_stops_with_epoch_and_step(tmp_path):
+    # sigma = exp(-1000) underflows to 0: the Gaussian log-likelihood is infinite on the first step
+    config = TrainConfig(epochs=2, likelihood="gaussian", gaussian_log_scale=-1000.0)
+    with pytest.raises(FloatingPointError, match=r"at epoch 1, step 1"):
+        fit(SPEC, config, toy_images(), name="nan", checkpoint_dir=tmp_path, progress=False)
+
+
+def test_learned_gaussian_scale_is_trained_and_saved(tmp_path):
+    config = TrainConfig(epochs=2, likelihood="gaussian", gaussian_log_scale=None)
+    run = fit(SPEC, config, toy_images(), name="scale", checkpoint_dir=tmp_path, progress=False)
+    assert run.model.log_scale.item() < 0  # squares are easy: the learned noise level drops below sigma = 1
+    cached = fit(SPEC, config, toy_images(), name="scale", checkpoint_dir=tmp_path, progress=False)
+    assert cached.from_cache and cached.model.log_scale.item() == run.model.log_scale.item()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"epochs": 2.5}, "epochs must be a positive integer"),
+    ({"likelihood": "poisson"}, "bernoulli, gaussian"),
+    ({"learning_rate": 0}, "learning_rate must be positive"),
+])
+def test_bad_config_is_a_clear_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_device_and_layout_choice():
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device().type in ("cpu", "cuda", "mps")
+    from vae_utils.models import build_model
+    assert prefers_channels_last(build_model(SPEC), torch.device("cpu"))
+    assert not prefers_channels_last(build_model(ModelSpec("mlp", (1, 8, 8), 2)), torch.device("cpu"))
