@@ -81,3 +81,11 @@ def test_batches_cover_every_image_once():
 def test_image_tensors_reject_float_images():
     with pytest.raises(ValueError, match="uint8"):
         data.ImageTensors(torch.rand(2, 1, 4, 4), torch.zeros(2))
+
+
+def test_binarize_is_seeded_and_binary():
+    images = torch.full((4, 1, 8, 8), 128, dtype=torch.uint8)
+    toy = data.ImageTensors(images, torch.zeros(4, dtype=torch.long), {"dataset": "toy"})
+    a, b = data.binarize(toy, seed=1), data.binarize(toy, seed=1)
+    assert torch.equal(a.images, b.images) and set(a.images.unique().tolist()) <= {0, 255}
+    assert 0.3 < (a.images == 255).float().mean() < 0.7 and a.description["binarized_seed"] == 1

@@ -61,3 +61,28 @@ def test_mse_and_nearest_neighbour():
     shifted = (references[:5] + 0.1)
     assert (metrics.nearest_neighbour_mse(shifted, references) <= metrics.mse_per_pixel(shifted, references[:5]) + 1e-6).all()
     assert torch.allclose(metrics.mse_per_pixel(torch.zeros(2, 1, 2, 2), torch.ones(2, 1, 2, 2)), torch.ones(2))
+
+
+def test_knn_accuracy_separable_and_random():
+    codes = torch.cat([torch.randn(50, 2) * 0.1, torch.randn(50, 2) * 0.1 + 5])
+    labels = torch.cat([torch.zeros(50), torch.ones(50)]).long()
+    assert metrics.knn_accuracy(codes, labels, codes + 0.01, labels, k=3) == 1.0
+    assert metrics.knn_accuracy(codes, labels, codes, 1 - labels, k=3) == 0.0
+
+
+def test_iwae_estimate_is_cached(trained_vae, mnist_small, tmp_path):
+    images = mnist_small[1].images[:10]
+    first = metrics.iwae_estimate(trained_vae, images, k=5, cache_path=tmp_path / "c.json", cache_config={"model": "m"})
+    assert (tmp_path / "c.json").is_file() and first["images"] == 10 and first["stderr"] > 0
+    again = metrics.iwae_estimate(torch.nn.Linear(1, 1), images, k=5, cache_path=tmp_path / "c.json", cache_config={"model": "m"})
+    assert again == first  # served from the cache: the (wrong) model was never called
+
+
+def test_sample_quality_tells_copies_from_a_varied_set():
+    classifier = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 3))
+    torch.manual_seed(0)
+    references = torch.rand(40, 1, 4, 4)
+    varied = metrics.sample_quality(references, classifier, references)
+    same = metrics.sample_quality(references[:1].expand(40, 1, 4, 4), classifier, references)
+    assert varied["nearest_mse"] < 1e-6 and same["diversity"] == 0.0 < varied["diversity"]
+    assert same["class_entropy_bits"] == 0.0 and 0 < same["confidence"] <= 1

@@ -102,3 +102,50 @@ def test_device_and_layout_choice():
     from vae_utils.models import build_model
     assert prefers_channels_last(build_model(SPEC), torch.device("cpu"))
     assert not prefers_channels_last(build_model(ModelSpec("mlp", (1, 8, 8), 2)), torch.device("cpu"))
+
+
+def test_monitor_numbers_join_the_history_and_the_key(tmp_path):
+    from vae_utils.train import Monitor
+    calls = []
+    monitor = Monitor({"what": "count"}, lambda model: calls.append(model.training) or {"monitor_calls": float(len(calls))})
+    run = fit(SPEC, TrainConfig(epochs=2, batch_size=64), toy_images(), name="m", checkpoint_dir=tmp_path,
+              progress=False, monitor=monitor)
+    assert run.history["monitor_calls"] == [1.0, 2.0] and calls == [False, False]
+    plain = fit(SPEC, TrainConfig(epochs=2, batch_size=64), toy_images(), name="m", checkpoint_dir=tmp_path, progress=False)
+    assert plain.path != run.path
+
+
+def test_binarized_training_sees_only_zeros_and_ones(tmp_path, monkeypatch):
+    seen = []
+    real = train_module.elbo_terms
+    monkeypatch.setattr(train_module, "elbo_terms", lambda out, x, *a, **k: seen.append(x.unique()) or real(out, x, *a, **k))
+    grey = ImageTensors(torch.full((64, 1, 8, 8), 100, dtype=torch.uint8), torch.zeros(64, dtype=torch.long), {"d": "grey"})
+    fit(SPEC, TrainConfig(epochs=1, batch_size=32, binarize=True), grey, name="b", checkpoint_dir=tmp_path, progress=False)
+    assert all(set(values.tolist()) <= {0.0, 1.0} for values in seen)
+
+
+def test_new_config_fields_at_default_stay_out_of_the_key():
+    from vae_utils.train import run_config
+    key = run_config(SPEC, TrainConfig(epochs=3), toy_images(8), None)
+    assert key["train"] == {"epochs": 3} and "binarize" not in key["train"]
+    assert run_config(SPEC, TrainConfig(epochs=3, binarize=True), toy_images(8), None)["train"]["binarize"] is True
+
+
+def test_load_trained_rebuilds_the_model_from_its_checkpoint(tmp_path):
+    from vae_utils.train import load_trained
+    run = fit(SPEC, TrainConfig(epochs=1, batch_size=64), toy_images(), name="l", checkpoint_dir=tmp_path, progress=False)
+    model = load_trained(run.path, device="cpu")
+    x = toy_images(4).as_float()
+    assert type(model) is type(run.model) and torch.allclose(model.code(x), run.model.code(x))
+
+
+def test_classifier_learns_and_is_cached(tmp_path):
+    from vae_utils.train import classifier_accuracy, fit_classifier
+    g = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 2, (256,), generator=g)
+    images = torch.zeros(256, 1, 8, 8, dtype=torch.uint8)
+    images[labels == 1, :, :4] = 255  # class 1: top half bright
+    data = ImageTensors(images, labels, {"dataset": "halves"})
+    run = fit_classifier(TrainConfig(epochs=3, batch_size=32), data, data, name="c", checkpoint_dir=tmp_path, progress=False)
+    assert run.history["val_accuracy"][-1] == 1.0 and classifier_accuracy(run.model, data) == 1.0
+    assert fit_classifier(TrainConfig(epochs=3, batch_size=32), data, data, name="c", checkpoint_dir=tmp_path).from_cache

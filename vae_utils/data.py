@@ -198,6 +198,14 @@ def split_off(data: ImageTensors, held_out: int, seed: int = 0) -> tuple[ImageTe
     )
 
 
+def binarize(data: ImageTensors, seed: int = 0) -> ImageTensors:
+    """Each pixel set to 255 with probability intensity/255, else 0, drawn once with a seed (a fixed binarised
+    test set, the standard for comparing likelihoods on binarised MNIST)."""
+    probabilities = to_float(data.images)
+    drawn = torch.bernoulli(probabilities, generator=torch.Generator().manual_seed(seed)).to(torch.uint8) * 255
+    return ImageTensors(drawn, data.labels, {**data.description, "binarized_seed": seed})
+
+
 def iterate_batches(images: torch.Tensor, batch_size: int, shuffle: bool = False,
                     generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
     """Yield uint8 batches (B, C, H, W) by slicing one tensor: no per-item decoding, no DataLoader workers."""

@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from .checkpoints import cached_json
 from .losses import evaluate_elbo, log_likelihood, log_normal_diag
 from .models import Autoencoder, VAE
 
 __all__ = ["evaluate_elbo", "iwae_bound", "active_units", "codes", "reconstructions", "mse_per_pixel",
            "laplacian_variance", "high_frequency_share", "bits_per_dim", "nearest_neighbour_mse",
-           "reconstruction_summary"]
+           "reconstruction_summary", "knn_accuracy", "iwae_estimate", "sample_quality"]
 
 LAPLACIAN_KERNEL = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
@@ -147,3 +149,50 @@ def reconstruction_summary(model: Autoencoder, images: torch.Tensor) -> dict[str
     return {"mse_per_pixel": mse_per_pixel(recon, originals).mean().item(),
             "laplacian_variance": lap_recon, "laplacian_variance_data": lap_orig, "laplacian_ratio": lap_recon / lap_orig,
             "high_frequency_share": hf_recon, "high_frequency_share_data": hf_orig, "high_frequency_ratio": hf_recon / hf_orig}
+
+
+def knn_accuracy(train_codes: torch.Tensor, train_labels: torch.Tensor, test_codes: torch.Tensor,
+                 test_labels: torch.Tensor, k: int = 5, batch_size: int = 1000) -> float:
+    """Share of test codes whose k nearest training codes (Euclidean) vote for the right label. Codes: (N, D)."""
+    if k <= 0:
+        raise ValueError(f"k must be a positive integer, got {k}")
+    correct = 0
+    for codes_batch, labels_batch in zip(test_codes.split(batch_size), test_labels.split(batch_size)):
+        nearest = torch.cdist(codes_batch, train_codes).topk(k, largest=False).indices
+        votes = torch.nn.functional.one_hot(train_labels[nearest], int(train_labels.max()) + 1).sum(1)
+        correct += int((votes.argmax(1) == labels_batch).sum())
+    return correct / len(test_codes)
+
+
+def iwae_estimate(model: VAE, images: torch.Tensor, k: int, cache_path: str | Path | None = None,
+                  cache_config: dict | None = None, **iwae_options) -> dict[str, float]:
+    """Mean IWAE bound over `images` with its standard error (nats), cached as JSON at `cache_path` under
+    `cache_config` (which must name the model and the images) when given: large k is slow on a CPU."""
+    def compute() -> dict[str, float]:
+        bounds = iwae_bound(model, images, k=k, **iwae_options)
+        return {"mean": bounds.mean().item(), "stderr": (bounds.std() / math.sqrt(len(bounds))).item(),
+                "k": k, "images": len(bounds)}
+
+    if cache_path is None:
+        return compute()
+    return cached_json(cache_path, {**(cache_config or {}), "k": k, "images": len(images), **iwae_options}, compute)
+
+
+@torch.no_grad()
+def sample_quality(images: torch.Tensor, classifier: torch.nn.Module, references: torch.Tensor,
+                   pairs: int = 2000, seed: int = 0) -> dict[str, float]:
+    """How much a set of generated images (N, C, H, W) in [0, 1] looks like a varied set of real ones:
+    nearest_mse: mean per-pixel MSE to the nearest reference image (lower: closer to real data);
+    confidence: mean top softmax probability of a classifier trained on real data (higher: clearer class);
+    class_entropy_bits: entropy of the predicted-class histogram (log2(10) = 3.32 for ten equally used classes);
+    diversity: mean per-pixel MSE between random pairs of the images (0: all the same image)."""
+    classifier.eval()
+    device = next(classifier.parameters()).device
+    probabilities = torch.cat([classifier(b.to(device)).softmax(1).cpu() for b in images.split(1000)])
+    histogram = torch.bincount(probabilities.argmax(1), minlength=probabilities.shape[1]).float() / len(images)
+    entropy = -(histogram[histogram > 0] * histogram[histogram > 0].log2()).sum()
+    g = torch.Generator().manual_seed(seed)
+    first, second = torch.randint(len(images), (pairs,), generator=g), torch.randint(len(images), (pairs,), generator=g)
+    return {"nearest_mse": nearest_neighbour_mse(images, references).mean().item(),
+            "confidence": probabilities.max(1).values.mean().item(), "class_entropy_bits": entropy.item() + 0.0,
+            "diversity": mse_per_pixel(images[first], images[second]).mean().item()}

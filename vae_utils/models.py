@@ -4,12 +4,12 @@ Architectures are chosen by name in a `ModelSpec`, which is plain data and part 
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, dataclass, fields
 
 import torch
 from torch import nn
 
-ARCHITECTURES = ("mlp", "conv", "conv_pool", "s1_conv", "pytorch_example", "blur_v1", "blur_v2")
+ARCHITECTURES = ("mlp", "conv", "conv_pool", "s1_conv", "s1_conv_pool", "pytorch_example", "blur_v1", "blur_v2")
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,14 @@ class ModelSpec:
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The spec as plain data, fields left at their default omitted (so adding a field keeps old keys)."""
+        return non_default_fields(self)
+
+
+def non_default_fields(instance) -> dict:
+    """A dataclass instance as a dict of the fields that differ from their defaults (and all fields without one)."""
+    return {f.name: value for f in fields(instance)
+            if (value := getattr(instance, f.name)) != f.default or f.default is MISSING}
 
 
 class Autoencoder(nn.Module):
@@ -165,16 +172,16 @@ def _mlp_body(spec: ModelSpec, code_size: int, hidden: tuple[int, ...]) -> tuple
     return encoder, decoder
 
 
-def _s1_conv_body(spec: ModelSpec, code_size: int) -> tuple[nn.Module, nn.Module]:
+def _s1_conv_body(spec: ModelSpec, code_size: int, pooled: bool = False) -> tuple[nn.Module, nn.Module]:
     """The MNIST report's (S1) Tables 1-2. Its tconv4 row (28x28x1 in, stride 2) cannot give 28x28x1 out; we take
-    32 input channels and stride 1, as in the MATLAB example it follows."""
+    32 input channels and stride 1, as in the MATLAB example it follows. pooled: the report's failed variant, each
+    stride-2 conv replaced by a stride-1 conv and 2x2 max-pooling."""
     c, h, w = spec.image_shape
     if h % 4 or w % 4:
-        raise ValueError(f"s1_conv needs image sides divisible by 4, got {h}x{w}")
-    encoder = nn.Sequential(
-        nn.Conv2d(c, 32, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Conv2d(32, 64, 3, stride=2, padding=1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(64 * (h // 4) * (w // 4), code_size))
+        raise ValueError(f"{spec.architecture} needs image sides divisible by 4, got {h}x{w}")
+    down = (lambda i, o: [nn.Conv2d(i, o, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]) if pooled else \
+        (lambda i, o: [nn.Conv2d(i, o, 3, stride=2, padding=1), nn.ReLU()])
+    encoder = nn.Sequential(*down(c, 32), *down(32, 64), nn.Flatten(), nn.Linear(64 * (h // 4) * (w // 4), code_size))
     decoder = nn.Sequential(
         nn.Unflatten(1, (spec.latent_dim, 1, 1)),
         nn.ConvTranspose2d(spec.latent_dim, 64, (h // 4, w // 4), stride=(h // 4, w // 4)), nn.ReLU(),
@@ -229,12 +236,23 @@ def build_model(spec: ModelSpec) -> Autoencoder:
         encoder, decoder = _mlp_body(spec, code_size, hidden=(256, 128))
     elif spec.architecture == "pytorch_example":
         encoder, decoder = _mlp_body(spec, code_size, hidden=(400,))
-    elif spec.architecture == "s1_conv":
-        encoder, decoder = _s1_conv_body(spec, code_size)
+    elif spec.architecture in ("s1_conv", "s1_conv_pool"):
+        encoder, decoder = _s1_conv_body(spec, code_size, pooled=spec.architecture == "s1_conv_pool")
     else:
         encoder, decoder = _conv_body(spec, code_size, pooled=spec.architecture == "conv_pool")
     model_class = VAE if spec.variational else Autoencoder
     return model_class(encoder, decoder, spec.image_shape, latent)
+
+
+def build_classifier(image_shape: tuple[int, int, int], classes: int = 10) -> nn.Module:
+    """The MNIST report's (S1) Table 4 CNN classifier: three 3x3 convs (8, 16, 32) each with BatchNorm and ReLU,
+    2x2 max-pooling after the first two, and a dense layer to class logits. x (B, C, H, W) in [0, 1] -> (B, classes)."""
+    c, h, w = image_shape
+    if h % 4 or w % 4:
+        raise ValueError(f"the S1 classifier needs image sides divisible by 4, got {h}x{w}")
+    block = lambda i, o: [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU()]
+    return nn.Sequential(*block(c, 8), nn.MaxPool2d(2), *block(8, 16), nn.MaxPool2d(2), *block(16, 32),
+                         nn.Flatten(), nn.Linear(32 * (h // 4) * (w // 4), classes))
 
 
 def count_parameters(model: nn.Module) -> int:

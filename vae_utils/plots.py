@@ -47,7 +47,8 @@ def image_rows(rows: Mapping[str, torch.Tensor], title: str, name: str | None = 
 
     rows: label -> (N, C, H, W) images in [0, 1] (or uint8), the same N in every row."""
     count = max(len(v) for v in rows.values())
-    fig, axes = plt.subplots(len(rows), 1, figsize=(scale * count, scale * 1.15 * len(rows)), squeeze=False)
+    fig, axes = plt.subplots(len(rows), 1, figsize=(scale * count, scale * 1.1 * len(rows) + 0.4), squeeze=False,
+                             layout="constrained")
     for ax, (label, images) in zip(axes[:, 0], rows.items()):
         ax.imshow(_as_grid_image(images, nrow=count), vmin=0, vmax=1)
         ax.set_ylabel(label, rotation=0, ha="right", va="center")
@@ -99,7 +100,7 @@ def latent_manifold(decode: Callable[[torch.Tensor], torch.Tensor], extent: tupl
     z2 = torch.linspace(extent[3], extent[2], steps)  # top row = largest z2, as on the scatter's axes
     grid = torch.stack(torch.meshgrid(z2, z1, indexing="ij")[::-1], dim=-1).view(-1, 2)
     fig, ax = plt.subplots(figsize=(6, 6))
-    ax.imshow(_as_grid_image(decode(grid), nrow=steps), extent=extent, vmin=0, vmax=1)
+    ax.imshow(_as_grid_image(decode(grid), nrow=steps), extent=extent, vmin=0, vmax=1, aspect="auto")
     ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
     ax.grid(False)
     return finish(fig, name)
@@ -115,4 +116,19 @@ def bar_chart(values: Mapping[str, float], title: str, ylabel: str, name: str | 
         ax.legend()
     ax.set(title=title, ylabel=ylabel)
     ax.tick_params(axis="x", rotation=30)
+    return finish(fig, name)
+
+
+def line_chart(x: Sequence[float], series: Mapping[str, Sequence[float]], title: str, xlabel: str, ylabel: str,
+               name: str | None = None, logx: bool = False, references: Mapping[str, float] | None = None) -> plt.Figure:
+    """One line per series against x, with optional labelled horizontal reference lines (e.g. published values)."""
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    for label, values in series.items():
+        ax.plot(list(x)[:len(values)], values, marker="o", ms=3, label=label)
+    for (label, value), style in zip((references or {}).items(), ("--", ":", "-.")):
+        ax.axhline(value, color="gray", ls=style, label=label)
+    if logx:
+        ax.set_xscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8)
     return finish(fig, name)

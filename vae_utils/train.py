@@ -1,10 +1,12 @@
 """Training with a checkpoint cache: `fit` loads weights trained with the same config, or trains and saves them."""
 from __future__ import annotations
 
+import json
 import random
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -13,12 +15,14 @@ from tqdm.auto import tqdm
 from .checkpoints import checkpoint_path, compact_state, load_checkpoint, save_checkpoint
 from .data import ImageTensors, iterate_batches, to_float
 from .losses import LIKELIHOODS, elbo_terms, evaluate_elbo
-from .models import Autoencoder, ModelSpec, build_model, has_convolutions
+from .models import Autoencoder, ModelSpec, build_classifier, build_model, has_convolutions, non_default_fields
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train. gaussian_log_scale: log sigma of a Gaussian decoder, fixed (a float) or learned (None)."""
+    """How to train. gaussian_log_scale: log sigma of a Gaussian decoder, fixed (a float) or learned (None);
+    binarize: draw each training pixel from Bernoulli(intensity) anew every batch (dynamic binarisation).
+    A new field must default to the old behaviour: fields at their defaults stay out of checkpoint keys."""
 
     epochs: int = 10
     batch_size: int = 128
@@ -27,6 +31,7 @@ class TrainConfig:
     likelihood: str = "bernoulli"
     beta: float = 1.0
     gaussian_log_scale: float | None = 0.0
+    binarize: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs <= 0:
@@ -64,6 +69,17 @@ class TrainedModel:
         return evaluate_elbo(self.model, images, self.config.likelihood, self.config.beta, self.log_scale)
 
 
+def load_trained(path: str | Path, device: str | torch.device | None = None) -> Autoencoder:
+    """Rebuild a model from a checkpoint that `fit` saved (its spec is in the stored config), in eval mode."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    config = json.loads(state["config_json"])
+    model = build_model(ModelSpec(**{**config["model"], "image_shape": tuple(config["model"]["image_shape"])}))
+    if "log_scale" in state["model"]:
+        model.register_parameter("log_scale", torch.nn.Parameter(torch.zeros(())))
+    model.load_state_dict(state["model"])
+    return model.to(pick_device(device)).eval()
+
+
 def pick_device(device: str | torch.device | None = None) -> torch.device:
     """The given device, else cuda, else mps, else cpu."""
     if device is not None:
@@ -87,23 +103,37 @@ def prefers_channels_last(model: torch.nn.Module, device: torch.device) -> bool:
     return device.type == "cpu" and has_convolutions(model)
 
 
-def run_config(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTensors | None) -> dict:
-    """Everything that determines the trained weights, as plain data: the checkpoint key is its hash."""
-    return {"model": spec.to_dict(), "train": asdict(config), "data": train.description,
-            "val": val.description if val is not None else None}
+@dataclass(frozen=True)
+class Monitor:
+    """An evaluation run after every epoch whose numbers join the history, e.g. an IWAE bound per epoch.
+    config: what it computes, as plain data (part of the checkpoint key); evaluate: model -> {name: value}."""
+
+    config: dict
+    evaluate: Callable[[Autoencoder], dict[str, float]]
+
+
+def run_config(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTensors | None,
+               monitor: Monitor | None = None) -> dict:
+    """Everything that determines the trained weights and their history, as plain data: the checkpoint key is its hash."""
+    key = {"model": spec.to_dict(), "train": non_default_fields(config), "data": train.description,
+           "val": val.description if val is not None else None}
+    if monitor is not None:
+        key["monitor"] = monitor.config
+    return key
 
 
 def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTensors | None = None, *,
         name: str, checkpoint_dir: str | Path = "checkpoints", retrain: bool = False,
-        device: str | torch.device | None = None, progress: bool = True) -> TrainedModel:
+        device: str | torch.device | None = None, progress: bool = True, monitor: Monitor | None = None) -> TrainedModel:
     """Train `spec` on `train` (uint8 images) with `config`, or load the checkpoint trained with the same config.
 
     Saves `<checkpoint_dir>/<name>-<key>.pt` atomically when done, and a `.partial.pt` after every epoch, so an
     interrupted run resumes from its last finished epoch. retrain=True ignores both and trains from scratch.
+    monitor: evaluated after every epoch (in eval mode), its numbers stored in the history.
     Raises FloatingPointError naming the epoch and step if the loss stops being finite.
     """
     device = pick_device(device)
-    key_config = run_config(spec, config, train, val)
+    key_config = run_config(spec, config, train, val, monitor)
     path = checkpoint_path(checkpoint_dir, name, key_config)
     partial_path = path.with_suffix(".partial.pt")
     seed_everything(config.seed)
@@ -145,6 +175,8 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
             sums = torch.zeros(3, device=device)
             for step, batch in enumerate(iterate_batches(images, config.batch_size, shuffle=True, generator=shuffle)):
                 x = to_float(batch)
+                if config.binarize:
+                    x = torch.bernoulli(x)
                 if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
                 terms = elbo_terms(model(x), x, config.likelihood, config.beta, log_scale)
@@ -164,6 +196,10 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
             if val is not None:
                 for part, value in evaluate_elbo(model, val.images, config.likelihood, config.beta, log_scale).items():
                     history.setdefault(f"val_{part}", []).append(value)
+            if monitor is not None:
+                model.eval()
+                for part, value in monitor.evaluate(model).items():
+                    history.setdefault(part, []).append(value)
             bar.set_postfix(loss=f"{history['train_loss'][-1]:.2f}")
             save_checkpoint(partial_path, key_config, {
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(), "history": history,
@@ -181,3 +217,64 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
     save_checkpoint(path, key_config, {"model": weights, "history": history, "train_seconds": seconds})
     partial_path.unlink(missing_ok=True)
     return TrainedModel(model, spec, config, history, seconds, False, path)
+
+
+@dataclass
+class TrainedClassifier:
+    """A trained classifier with its per-epoch history (train cross-entropy in nats, held-out accuracy)."""
+
+    model: torch.nn.Module
+    history: dict[str, list[float]]
+    train_seconds: float
+    from_cache: bool
+    path: Path
+
+
+def fit_classifier(config: TrainConfig, train: ImageTensors, val: ImageTensors, *, name: str,
+                   checkpoint_dir: str | Path = "checkpoints", retrain: bool = False,
+                   device: str | torch.device | None = None, progress: bool = True) -> TrainedClassifier:
+    """Train the S1 Table 4 classifier (cross-entropy, Adam) on labelled uint8 images, or load it from the
+    checkpoint trained with the same config and data. Only config's epochs, batch_size, learning_rate and seed apply."""
+    device = pick_device(device)
+    key_config = {"model": {"classifier": "s1_table4", "image_shape": list(train.image_shape)},
+                  "train": non_default_fields(config), "data": train.description, "val": val.description}
+    path = checkpoint_path(checkpoint_dir, name, key_config)
+    seed_everything(config.seed)
+    model = build_classifier(train.image_shape, int(train.labels.max()) + 1)
+    state = None if retrain else load_checkpoint(path, key_config)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        return TrainedClassifier(model.to(device).eval(), state["history"], state["train_seconds"], True, path)
+    model.to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    shuffle = torch.Generator().manual_seed(config.seed)
+    history: dict[str, list[float]] = {"train_loss": [], "val_accuracy": []}
+    seconds = 0.0
+    for _ in tqdm(range(config.epochs), desc=name, disable=not progress):
+        model.train()
+        began, total = time.perf_counter(), 0.0
+        order = torch.randperm(len(train), generator=shuffle)
+        for start in range(0, len(train), config.batch_size):
+            batch = order[start:start + config.batch_size]
+            loss = torch.nn.functional.cross_entropy(model(to_float(train.images[batch]).to(device)), train.labels[batch].to(device))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        seconds += time.perf_counter() - began
+        history["train_loss"].append(total / len(train))
+        history["val_accuracy"].append(classifier_accuracy(model, val))
+    weights = compact_state(model.eval().state_dict())
+    model.load_state_dict(weights)
+    save_checkpoint(path, key_config, {"model": weights, "history": history, "train_seconds": seconds})
+    return TrainedClassifier(model, history, seconds, False, path)
+
+
+@torch.no_grad()
+def classifier_accuracy(model: torch.nn.Module, data: ImageTensors, batch_size: int = 1000) -> float:
+    """Share of images whose most likely class is their label."""
+    model.eval()
+    device = next(model.parameters()).device
+    correct = sum(int((model(to_float(x).to(device)).argmax(1).cpu() == y).sum())
+                  for x, y in zip(data.images.split(batch_size), data.labels.split(batch_size)))
+    return correct / len(data)

@@ -1,0 +1,27 @@
+"""Checks on the weights the notebooks committed: the bounds behave as the maths says on a really trained VAE."""
+from pathlib import Path
+
+import pytest
+
+from vae_utils import data, metrics
+from vae_utils.train import load_trained
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def committed(prefix: str) -> Path:
+    paths = [p for p in (REPO / "checkpoints").glob(f"{prefix}-*.pt") if not p.name.endswith(".partial.pt")]
+    assert len(paths) == 1, f"expected one committed checkpoint {prefix}-*.pt, found {[p.name for p in paths]}"
+    return paths[0]
+
+
+@pytest.mark.parametrize("prefix", ["02_s1_conv_z20", "02_pytorch_example_z20"])
+def test_iwae_bound_is_above_the_elbo_and_rises_with_k(prefix, data_root):
+    model = load_trained(committed(prefix), device="cpu")
+    images = data.binarize(data.subset(data.load_mnist("test", data_root), 200, seed=1), seed=1).images
+    elbo = metrics.evaluate_elbo(model, images)["elbo"]
+    bounds = [metrics.iwae_bound(model, images, k=k, batch_size=50, chunk=50).mean().item() for k in (1, 10, 100)]
+    assert abs(bounds[0] - elbo) < 1.0
+    assert bounds[0] < bounds[1] < bounds[2]
+    assert bounds[2] > elbo + 0.5
+    assert -120 < bounds[2] < -80  # a trained binarised-MNIST VAE, not a fresh network (about -540 nats)
