@@ -3,6 +3,7 @@ import math
 import torch
 
 from vae_utils import metrics
+from vae_utils.losses import gaussian_kl
 
 
 def test_iwae_bound_is_above_the_elbo_and_rises_with_k(trained_vae, mnist_small):
@@ -86,3 +87,11 @@ def test_sample_quality_tells_copies_from_a_varied_set():
     same = metrics.sample_quality(references[:1].expand(40, 1, 4, 4), classifier, references)
     assert varied["nearest_mse"] < 1e-6 and same["diversity"] == 0.0 < varied["diversity"]
     assert same["class_entropy_bits"] == 0.0 and 0 < same["confidence"] <= 1
+
+
+def test_kl_per_dimension_sums_to_the_kl(trained_vae, mnist_small):
+    images = mnist_small[1].images[:100]
+    per_dim = metrics.kl_per_dimension(trained_vae, images)
+    mu, logvar = trained_vae.encode(images.float() / 255)
+    assert per_dim.shape == (8,) and (per_dim >= 0).all()
+    assert torch.allclose(per_dim.sum(), gaussian_kl(mu, logvar).mean(), rtol=1e-4)

@@ -8,12 +8,13 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoints import cached_json
-from .losses import evaluate_elbo, log_likelihood, log_normal_diag
+from .losses import evaluate_elbo, kl_per_dim, log_likelihood, log_normal_diag
 from .models import Autoencoder, VAE
 
 __all__ = ["evaluate_elbo", "iwae_bound", "active_units", "codes", "reconstructions", "mse_per_pixel",
            "laplacian_variance", "high_frequency_share", "bits_per_dim", "nearest_neighbour_mse",
-           "reconstruction_summary", "knn_accuracy", "iwae_estimate", "sample_quality"]
+           "reconstruction_summary", "knn_accuracy", "knn_predict", "kl_per_dimension",
+           "iwae_estimate", "sample_quality"]
 
 LAPLACIAN_KERNEL = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
@@ -151,17 +152,35 @@ def reconstruction_summary(model: Autoencoder, images: torch.Tensor) -> dict[str
             "high_frequency_share": hf_recon, "high_frequency_share_data": hf_orig, "high_frequency_ratio": hf_recon / hf_orig}
 
 
-def knn_accuracy(train_codes: torch.Tensor, train_labels: torch.Tensor, test_codes: torch.Tensor,
-                 test_labels: torch.Tensor, k: int = 5, batch_size: int = 1000) -> float:
-    """Share of test codes whose k nearest training codes (Euclidean) vote for the right label. Codes: (N, D)."""
+def knn_predict(train_codes: torch.Tensor, train_labels: torch.Tensor, test_codes: torch.Tensor, k: int = 5,
+                batch_size: int = 1000) -> torch.Tensor:
+    """The label most common among each test code's k nearest training codes (Euclidean). Codes: (N, D) -> (N,)."""
     if k <= 0:
         raise ValueError(f"k must be a positive integer, got {k}")
-    correct = 0
-    for codes_batch, labels_batch in zip(test_codes.split(batch_size), test_labels.split(batch_size)):
+    predictions = []
+    for codes_batch in test_codes.split(batch_size):
         nearest = torch.cdist(codes_batch, train_codes).topk(k, largest=False).indices
         votes = torch.nn.functional.one_hot(train_labels[nearest], int(train_labels.max()) + 1).sum(1)
-        correct += int((votes.argmax(1) == labels_batch).sum())
-    return correct / len(test_codes)
+        predictions.append(votes.argmax(1))
+    return torch.cat(predictions)
+
+
+def knn_accuracy(train_codes: torch.Tensor, train_labels: torch.Tensor, test_codes: torch.Tensor,
+                 test_labels: torch.Tensor, k: int = 5) -> float:
+    """Share of test codes whose k nearest training codes vote for the right label."""
+    return (knn_predict(train_codes, train_labels, test_codes, k) == test_labels).float().mean().item()
+
+
+@torch.no_grad()
+def kl_per_dimension(model: VAE, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """Mean KL(q(z_d|x) || N(0, 1)) of each latent dimension over the images, (D,) nats: where the information sits."""
+    device = _device(model)
+    model.eval()
+    total = 0.0
+    for batch in images.split(batch_size):
+        mu, logvar = model.encode(_floats(batch, device))
+        total = total + kl_per_dim(mu, logvar).sum(0).cpu()
+    return total / len(images)
 
 
 def iwae_estimate(model: VAE, images: torch.Tensor, k: int, cache_path: str | Path | None = None,
