@@ -30,6 +30,16 @@ SPEC = ModelSpec("s1_conv", (1, 28, 28), 20, variational=True)
 BATCH = 128
 
 
+def cpu_model() -> str:
+    """The processor's name from /proc/cpuinfo (Linux), else what platform knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def bare_loop(images: torch.Tensor, channels_last: bool, compile_model: bool = False) -> float:
     """Images/s of a plain loop: slice, scale, forward, BCE summed per image + closed-form KL, Adam step."""
     torch.manual_seed(0)
@@ -95,7 +105,7 @@ def main() -> None:
         "images_per_second": {k: round(v) for k, v in best.items()},
         "fit_vs_fastest_bare": round(best["vae_utils.train.fit"] / fastest_bare, 3),
         "steps": args.steps, "batch_size": BATCH, "torch": torch.__version__, "threads": torch.get_num_threads(),
-        "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {platform.processor() or 'cpu'}",
+        "machine": f"{cpu_model()}, {torch.get_num_threads()} threads",
     }
     if args.notebook:
         report["notebook_01_rerun_seconds"] = round(notebook_rerun_seconds(), 1)
@@ -107,7 +117,8 @@ def main() -> None:
     (REPO / "benchmarks" / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = ["| loop | images/s |", "|---|---|"] + [f"| {k} | {v:,} |" for k, v in report["images_per_second"].items()]
     lines.append(f"\n`fit` reaches **{report['fit_vs_fastest_bare']:.2f}×** the fastest bare loop "
-                 f"(S1 conv VAE, batch {BATCH}, {args.steps} steps, best of {args.repeats}; {report['machine']}, torch {torch.__version__}).")
+                 f"(S1 conv VAE, batch {BATCH}, {args.steps} steps, best of {args.repeats}; {report['machine']}, torch {torch.__version__})."
+                 + (" The torch.compile figure includes its compilation, which a run this short does not earn back." if args.compile else ""))
     if "notebook_01_rerun_seconds" in report:
         lines.append(f"Re-running notebook 01 with the full profile from the committed checkpoints takes "
                      f"**{report['notebook_01_rerun_seconds']:.0f} s**.")
