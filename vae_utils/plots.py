@@ -46,6 +46,10 @@ def image_rows(rows: Mapping[str, torch.Tensor], title: str, name: str | None = 
     """Rows of images, one labelled row per entry (e.g. originals, then each model's reconstructions).
 
     rows: label -> (N, C, H, W) images in [0, 1] (or uint8), the same N in every row."""
+    return finish(_image_rows_figure(rows, title, scale), name)
+
+
+def _image_rows_figure(rows: Mapping[str, torch.Tensor], title: str, scale: float = 0.9) -> plt.Figure:
     count = max(len(v) for v in rows.values())
     fig, axes = plt.subplots(len(rows), 1, figsize=(scale * count, scale * 1.1 * len(rows) + 0.4), squeeze=False,
                              layout="constrained")
@@ -54,7 +58,7 @@ def image_rows(rows: Mapping[str, torch.Tensor], title: str, name: str | None = 
         ax.set_ylabel(label, rotation=0, ha="right", va="center")
         ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
     fig.suptitle(title)
-    return finish(fig, name)
+    return fig
 
 
 def image_grid(images: torch.Tensor, title: str, name: str | None = None, nrow: int = 10, size: float = 6.0) -> plt.Figure:
@@ -131,4 +135,17 @@ def line_chart(x: Sequence[float], series: Mapping[str, Sequence[float]], title:
         ax.set_xscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
+    return finish(fig, name)
+
+
+def interpolation_strip(rows: Mapping[str, torch.Tensor], alphas: Sequence[float], title: str,
+                        name: str | None = None) -> plt.Figure:
+    """Rows of images along a path from one image (alpha = 0) to another (alpha = 1), labelled by alpha.
+
+    rows: label -> (len(alphas), C, H, W) images in [0, 1]."""
+    fig = _image_rows_figure(rows, title)
+    axes = fig.axes
+    width = axes[-1].get_xlim()[1] / len(alphas)
+    axes[-1].set_xticks([width * (i + 0.5) for i in range(len(alphas))], [f"{a:.2f}" for a in alphas])
+    axes[-1].set_xlabel("α (0: first image, 1: second)")
     return finish(fig, name)
