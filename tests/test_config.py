@@ -15,6 +15,8 @@ def test_profiles_and_overrides():
     ({"profile": "full", "epochs": 0}, "epochs must be a positive integer"),
     ({"profile": "full", "epochs": -2}, "epochs must be a positive integer"),
     ({"profile": "full", "learning_rate": 1.0}, "this notebook's settings are epochs, train_size"),
+    ({"profile": "full", "train_size": 0}, "train_size must be a positive integer"),
+    ({"profile": "full", "train_size": 2.5}, "train_size must be a positive integer"),
 ])
 def test_bad_settings_are_named(kwargs, message):
     profile = kwargs.pop("profile")

@@ -9,6 +9,8 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
+
 
 def canonical_json(config: dict) -> str:
     """The config as JSON with sorted keys and no whitespace: equal configs give equal strings."""
@@ -42,16 +44,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
 
 def save_checkpoint(path: str | os.PathLike, config: dict, state: dict) -> None:
     """Save tensors and plain data (`state`) with the config that produced them, atomically."""
-    import torch
-
     atomic_write(path, lambda f: torch.save({"config_json": canonical_json(config), **state}, f))
 
 
 def compact_state(state_dict: dict) -> dict:
     """A model's state with floating tensors rounded to float16: checkpoints take half the space. `fit` evaluates
     the trained model after the same rounding, so a fresh run and a cached one give identical numbers."""
-    import torch
-
     return {k: v.half() if torch.is_floating_point(v) else v for k, v in state_dict.items()}
 
 
@@ -60,8 +58,6 @@ def load_checkpoint(path: str | os.PathLike, config: dict, map_location: str | N
 
     Uses `torch.load(weights_only=True)`, so a checkpoint cannot run code. A file whose stored config differs
     (a hash collision or a hand-renamed file) is not used, with a warning."""
-    import torch
-
     path = Path(path)
     if not path.is_file():
         return None

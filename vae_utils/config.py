@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 PROFILES = ("smoke", "full")
+COUNT_SUFFIXES = ("epochs", "_k", "_size")  # knobs that count something: positive integers (or None: all)
 
 
 def select_profile(profile: str, settings: dict[str, dict], **overrides) -> dict:
@@ -16,7 +17,8 @@ def select_profile(profile: str, settings: dict[str, dict], **overrides) -> dict
             raise ValueError(f"Unknown setting {knob!r}; this notebook's settings are {', '.join(chosen)}.")
         if value is not None:
             chosen[knob] = value
-    for knob in ("epochs", "mnist_epochs", "cifar_epochs"):
-        if knob in chosen and (not isinstance(chosen[knob], int) or chosen[knob] <= 0):
-            raise ValueError(f"{knob} must be a positive integer, got {chosen[knob]!r}")
+    for knob, value in chosen.items():
+        counts = knob.endswith(COUNT_SUFFIXES) or knob in ("eval_images", "monitor_images")
+        if counts and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
+            raise ValueError(f"{knob} must be a positive integer, got {value!r}")
     return chosen

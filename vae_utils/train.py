@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -57,7 +57,6 @@ class TrainedModel:
     train_seconds: float
     from_cache: bool
     path: Path
-    extra: dict = field(default_factory=dict)
 
     @property
     def log_scale(self) -> torch.Tensor | float:
