@@ -98,7 +98,7 @@ def seed_everything(seed: int) -> None:
 
 
 def prefers_channels_last(model: torch.nn.Module, device: torch.device) -> bool:
-    """Conv nets train ~1.5x faster channels-last on CPU here (see benchmarks/); elsewhere keep the default."""
+    """Conv nets train faster channels-last on CPU (measured in benchmarks/results.json); elsewhere keep the default."""
     return device.type == "cpu" and has_convolutions(model)
 
 
@@ -252,9 +252,7 @@ def fit_classifier(config: TrainConfig, train: ImageTensors, val: ImageTensors, 
     for _ in tqdm(range(config.epochs), desc=name, disable=not progress):
         model.train()
         began, total = time.perf_counter(), 0.0
-        order = torch.randperm(len(train), generator=shuffle)
-        for start in range(0, len(train), config.batch_size):
-            batch = order[start:start + config.batch_size]
+        for batch in iterate_batches(torch.arange(len(train)), config.batch_size, shuffle=True, generator=shuffle):
             loss = torch.nn.functional.cross_entropy(model(to_float(train.images[batch]).to(device)), train.labels[batch].to(device))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
