@@ -1,43 +1,30 @@
 """Training throughput of the MNIST report's conv VAE (S1, Tables 1-2): `vae_utils.train.fit` vs bare PyTorch loops.
 
     python benchmarks/train_throughput.py                 # fit vs bare loops, images/s and the ratio
-    python benchmarks/train_throughput.py --notebook      # also time notebook 01's full re-run from checkpoints
 
 Every loop trains the same model on the same uint8 MNIST tensor (batch 128, Adam 1e-3, Bernoulli ELBO); each is
 measured `--repeats` times, interleaved, and the best run counts. Results go to benchmarks/results.json and the
-README's performance block.
+README's performance block. Notebook run times are measured by the runner itself (README's timing table).
 """
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import tempfile
 import time
 from pathlib import Path
 
-import papermill
 import torch
 import torch.nn.functional as F
 
 from vae_utils import data
 from vae_utils.models import ModelSpec, build_model
-from vae_utils.results import update_readme
+from vae_utils.results import cpu_model, update_readme
 from vae_utils.train import TrainConfig, fit
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = ModelSpec("s1_conv", (1, 28, 28), 20, variational=True)
 BATCH = 128
-
-
-def cpu_model() -> str:
-    """The processor's name from /proc/cpuinfo (Linux), else what platform knows."""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.is_file():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def bare_loop(images: torch.Tensor, channels_last: bool, compile_model: bool = False) -> float:
@@ -72,23 +59,11 @@ def through_fit(train: data.ImageTensors) -> float:
         return len(train) / (time.perf_counter() - began)
 
 
-def notebook_rerun_seconds(name: str = "01_autoencoder_basics") -> float:
-    """Wall seconds to execute a notebook with the full profile from the committed checkpoints (outputs to a temp dir)."""
-    with tempfile.TemporaryDirectory() as out:
-        (Path(out) / "checkpoints").symlink_to(REPO / "checkpoints")
-        began = time.perf_counter()
-        papermill.execute_notebook(str(REPO / "notebooks" / f"{name}.ipynb"), str(Path(out) / f"{name}.ipynb"),
-                                   parameters={"profile": "full", "artifacts_dir": out}, cwd=str(REPO / "notebooks"),
-                                   progress_bar=False)
-        return time.perf_counter() - began
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=120, help="training steps per measurement (batch 128)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--compile", action="store_true", help="also time a torch.compile bare loop")
-    parser.add_argument("--notebook", action="store_true", help="also time notebook 01's full re-run")
     args = parser.parse_args()
     train = data.subset(data.load_mnist("train"), args.steps * BATCH, seed=0)
     loops = {"bare loop, default layout": lambda: bare_loop(train.images, False),
@@ -107,21 +82,14 @@ def main() -> None:
         "steps": args.steps, "batch_size": BATCH, "torch": torch.__version__, "threads": torch.get_num_threads(),
         "machine": f"{cpu_model()}, {torch.get_num_threads()} threads",
     }
-    if args.notebook:
-        report["notebook_01_rerun_seconds"] = round(notebook_rerun_seconds(), 1)
     for name, value in report["images_per_second"].items():
         print(f"{name:45s} {value:7,d} images/s")
     print(f"fit / fastest bare loop: {report['fit_vs_fastest_bare']:.3f}")
-    if "notebook_01_rerun_seconds" in report:
-        print(f"notebook 01 full re-run from committed checkpoints: {report['notebook_01_rerun_seconds']:.0f} s")
     (REPO / "benchmarks" / "results.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = ["| loop | images/s |", "|---|---|"] + [f"| {k} | {v:,} |" for k, v in report["images_per_second"].items()]
     lines.append(f"\n`fit` reaches **{report['fit_vs_fastest_bare']:.2f}×** the fastest bare loop "
                  f"(S1 conv VAE, batch {BATCH}, {args.steps} steps, best of {args.repeats}; {report['machine']}, torch {torch.__version__})."
                  + (" The torch.compile figure includes its compilation, which a run this short does not earn back." if args.compile else ""))
-    if "notebook_01_rerun_seconds" in report:
-        lines.append(f"Re-running notebook 01 with the full profile from the committed checkpoints takes "
-                     f"**{report['notebook_01_rerun_seconds']:.0f} s**.")
     update_readme(REPO / "README.md", "performance", "\n".join(lines))
 
 

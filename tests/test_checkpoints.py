@@ -39,8 +39,28 @@ def test_interrupted_save_leaves_the_old_file_and_no_temporary(tmp_path):
 def test_weights_only_loading_refuses_arbitrary_objects(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"config_json": checkpoints.canonical_json({}), "obj": object()}, path)
-    with pytest.raises(Exception):
-        checkpoints.load_checkpoint(path, {})
+    with pytest.warns(UserWarning, match="evil.pt is unreadable"):
+        assert checkpoints.load_checkpoint(path, {}) is None
+    assert not path.exists() and (tmp_path / "evil.pt.corrupt").is_file()
+
+
+def test_truncated_checkpoint_is_a_cache_miss_set_aside(tmp_path):
+    path = tmp_path / "m.pt"
+    checkpoints.save_checkpoint(path, {"a": 1}, {"value": torch.ones(100)})
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.warns(UserWarning, match=r"m.pt is unreadable .*moved it to m.pt.corrupt"):
+        assert checkpoints.load_checkpoint(path, {"a": 1}) is None
+    assert not path.exists() and (tmp_path / "m.pt.corrupt").is_file()
+
+
+@pytest.mark.parametrize("content", ['{"config_json": "{}", "val', "[1, 2]", '{"value": 3}'])
+def test_unreadable_cached_evaluation_is_recomputed(tmp_path, content):
+    path = tmp_path / "iwae.json"
+    path.write_text(content)
+    with pytest.warns(UserWarning, match="iwae.json is unreadable"):
+        assert checkpoints.cached_json(path, {"k": 10}, lambda: 4.5) == 4.5
+    assert (tmp_path / "iwae.json.corrupt").read_text() == content
+    assert checkpoints.cached_json(path, {"k": 10}, lambda: 0.0) == 4.5
 
 
 def test_cached_json_computes_once_per_config(tmp_path):

@@ -47,7 +47,7 @@ def test_cache_hit_retrain_and_config_change(tmp_path):
     assert fit(SPEC, config, toy_images(seed=3), name="toy", checkpoint_dir=tmp_path, progress=False).path != first.path
 
 
-def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch, capsys):
     data, config = toy_images(), TrainConfig(epochs=3, batch_size=64)
     straight = fit(SPEC, config, data, name="a", checkpoint_dir=tmp_path / "a", progress=False)
 
@@ -63,11 +63,54 @@ def test_interrupted_training_resumes_to_the_same_weights(tmp_path, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         fit(SPEC, config, data, name="b", checkpoint_dir=tmp_path / "b", progress=False)
     monkeypatch.setattr(train_module, "save_checkpoint", real_save)
-    assert len(list((tmp_path / "b").glob("*.partial.pt"))) == 1
+    partial, = (tmp_path / "b").glob("*.partial.pt")
+    assert train_module.saved_epochs(partial) == (2, 3)
+    message = capsys.readouterr().out
+    assert f"2 of 3 epochs saved in {partial}" in message
     resumed = fit(SPEC, config, data, name="b", checkpoint_dir=tmp_path / "b", progress=False)
     assert len(resumed.history["train_loss"]) == 3
-    assert torch.allclose(weights(resumed.model), weights(straight.model))
+    assert torch.equal(weights(resumed.model), weights(straight.model))
     assert not list((tmp_path / "b").glob("*.partial.pt"))
+
+
+def test_interrupt_before_the_first_epoch_names_no_file(tmp_path, monkeypatch, capsys):
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "elbo_terms", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        fit(SPEC, TrainConfig(epochs=2), toy_images(), name="c", checkpoint_dir=tmp_path, progress=False)
+    assert "nothing was saved" in capsys.readouterr().out and not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage"])
+def test_unreadable_checkpoint_is_set_aside_and_retrained(tmp_path, damage):
+    data, config = toy_images(), TrainConfig(epochs=1, batch_size=64)
+    first = fit(SPEC, config, data, name="toy", checkpoint_dir=tmp_path, progress=False)
+    content = first.path.read_bytes()
+    first.path.write_bytes(content[:len(content) // 2] if damage == "truncate" else b"not a checkpoint")
+    with pytest.warns(UserWarning, match=f"{first.path.name} is unreadable.*moved it to {first.path.name}.corrupt"):
+        again = fit(SPEC, config, data, name="toy", checkpoint_dir=tmp_path, progress=False)
+    assert not again.from_cache and again.path == first.path
+    assert (tmp_path / f"{first.path.name}.corrupt").is_file()
+    assert torch.equal(weights(again.model), weights(first.model))  # retrained to the same weights
+    assert fit(SPEC, config, data, name="toy", checkpoint_dir=tmp_path, progress=False).from_cache
+
+
+def test_unreadable_partial_file_restarts_training(tmp_path):
+    data, config = toy_images(), TrainConfig(epochs=1, batch_size=64)
+    path = fit(SPEC, config, data, name="toy", checkpoint_dir=tmp_path, progress=False).path
+    path.unlink()
+    path.with_suffix(".partial.pt").write_bytes(b"\x80half")
+    with pytest.warns(UserWarning, match="partial.pt is unreadable"):
+        assert not fit(SPEC, config, data, name="toy", checkpoint_dir=tmp_path, progress=False).from_cache
+
+
+def test_load_trained_names_an_unreadable_file(tmp_path):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"nope")
+    with pytest.raises(RuntimeError, match="bad.pt"):
+        train_module.load_trained(bad)
 
 
 def test_non_finite_loss_stops_with_epoch_and_step(tmp_path):

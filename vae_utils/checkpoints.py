@@ -53,16 +53,35 @@ def compact_state(state_dict: dict) -> dict:
     return {k: v.half() if torch.is_floating_point(v) else v for k, v in state_dict.items()}
 
 
+def set_aside(path: str | os.PathLike, error: BaseException) -> Path:
+    """Move an unreadable cache file to `<path>.corrupt` (replacing an older one) and warn naming both; returns
+    the new path. Used so that a truncated or damaged file costs a retraining, never a crash."""
+    path = Path(path)
+    aside = path.with_name(path.name + ".corrupt")
+    os.replace(path, aside)
+    warnings.warn(f"{path} is unreadable ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
+                  f"moved it to {aside.name} and computing it anew.", stacklevel=3)
+    return aside
+
+
 def load_checkpoint(path: str | os.PathLike, config: dict, map_location: str | None = "cpu") -> dict | None:
     """The state saved at `path` if it exists and was saved with exactly this config, else None.
 
     Uses `torch.load(weights_only=True)`, so a checkpoint cannot run code. A file whose stored config differs
-    (a hash collision or a hand-renamed file) is not used, with a warning."""
+    (a hash collision or a hand-renamed file) is not used, with a warning. A file torch cannot read (truncated,
+    damaged, or holding objects that weights_only refuses) is a cache miss: it is moved to `*.corrupt`, with a
+    warning naming it."""
     path = Path(path)
     if not path.is_file():
         return None
-    state = torch.load(path, map_location=map_location, weights_only=True)
-    if state.get("config_json") != canonical_json(config):
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+        if not isinstance(state, dict) or "config_json" not in state:
+            raise ValueError("not a checkpoint saved by vae_utils (no stored config)")
+    except Exception as error:  # torch raises RuntimeError, UnpicklingError, EOFError, ... for a bad file
+        set_aside(path, error)
+        return None
+    if state["config_json"] != canonical_json(config):
         warnings.warn(f"{path} was saved with another config; ignoring it and training anew.", stacklevel=2)
         return None
     return state
@@ -70,12 +89,19 @@ def load_checkpoint(path: str | os.PathLike, config: dict, map_location: str | N
 
 def cached_json(path: str | os.PathLike, config: dict, compute: Callable[[], Any], recompute: bool = False) -> Any:
     """A JSON-serialisable result cached at `path` with its config: loaded if the config matches, else computed
-    and saved atomically. For evaluations that are slow (an IWAE bound with large k over a test set)."""
+    and saved atomically. For evaluations that are slow (an IWAE bound with large k over a test set). An unreadable
+    file (truncated, not JSON) is moved to `*.corrupt` with a warning and the value computed anew."""
     path = Path(path)
     if path.is_file() and not recompute:
-        stored = json.loads(path.read_text())
-        if stored.get("config_json") == canonical_json(config):
-            return stored["value"]
+        try:
+            stored = json.loads(path.read_text())
+            matches = stored["config_json"] == canonical_json(config)
+            value = stored["value"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+            set_aside(path, error)
+        else:
+            if matches:
+                return value
     value = compute()
     payload = json.dumps({"config_json": canonical_json(config), "value": value}, indent=1)
     atomic_write(path, lambda f: f.write(payload.encode()))

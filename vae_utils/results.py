@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 from datetime import datetime, timezone
 from pathlib import Path
@@ -9,9 +10,29 @@ from pathlib import Path
 import torch
 
 
+VOLATILE_FIELDS = ("wall_seconds", "machine", "written_at")  # differ run to run even when every number agrees
+
+
+def cpu_model() -> str:
+    """The processor's name from /proc/cpuinfo (Linux), else what platform knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def _stable_part(payload: dict) -> dict:
+    return {k: v for k, v in payload.items() if k not in VOLATILE_FIELDS}
+
+
 def write_results(notebook: str, results: dict, config: dict, wall_seconds: float,
                   artifacts_dir: str | Path = ".") -> Path:
-    """Write {results, config, wall_seconds, machine, written_at} as JSON; returns the file's path."""
+    """Write {results, config, wall_seconds, machine, written_at} as JSON; returns the file's path.
+
+    The file is left untouched when only its wall time, machine or timestamp would change: re-running a notebook
+    whose numbers are the same does not dirty the checkout."""
     path = Path(artifacts_dir) / "results" / f"{notebook}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -20,8 +41,47 @@ def write_results(notebook: str, results: dict, config: dict, wall_seconds: floa
                     "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None},
         "written_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    path.write_text(json.dumps(payload, indent=2, default=float) + "\n")
+    text = json.dumps(payload, indent=2, default=float) + "\n"
+    if path.is_file():
+        try:
+            unchanged = _stable_part(json.loads(path.read_text())) == _stable_part(json.loads(text))
+        except ValueError:
+            unchanged = False
+        if unchanged:
+            return path
+    path.write_text(text)
     return path
+
+
+def record_timing(path: str | Path, notebook: str, wall_seconds: float, trained: int) -> None:
+    """Store the runner's wall time of a full-profile run of `notebook` (and how many checkpoints it trained, and
+    the 1-minute load average at its end: other work on the machine slows it) in the JSON file at `path`, which
+    feeds the README's timing table."""
+    path = Path(path)
+    timings = json.loads(path.read_text()) if path.is_file() else {}
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    timings[notebook] = {"wall_seconds": round(wall_seconds, 1), "trained_checkpoints": trained,
+                         "machine": f"{cpu_model()}, {torch.get_num_threads()} threads",
+                         "load_average": round(load, 1), "cores": os.cpu_count(),
+                         "date": datetime.now(timezone.utc).date().isoformat()}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(dict(sorted(timings.items())), indent=2) + "\n")
+
+
+def timing_table(path: str | Path) -> str:
+    """The README's table of full-profile run times, as the runner measured them (see `record_timing`)."""
+    path = Path(path)
+    timings = json.loads(path.read_text()) if path.is_file() else {}
+    if not timings:
+        return "No full-profile run has been timed yet (`make run` times each notebook)."
+    rows = ["| notebook | wall time of the last full run | what it did | measured on |", "|---|---|---|---|"]
+    for notebook, t in timings.items():
+        did = "loaded every model from checkpoints/" if t["trained_checkpoints"] == 0 else \
+            f"trained {t['trained_checkpoints']} checkpoint(s)"
+        shared = t.get("load_average", 0) > t.get("cores", 1) + 0.5
+        load = f"; **machine shared** (load {t['load_average']:.1f} on {t['cores']} cores)" if shared else ""
+        rows.append(f"| {notebook} | {t['wall_seconds']:.0f} s | {did} | {t['machine']}, {t['date']}{load} |")
+    return "\n".join(rows)
 
 
 def read_results(notebook: str, artifacts_dir: str | Path = ".") -> dict:

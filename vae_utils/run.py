@@ -2,23 +2,46 @@
 
     python -m vae_utils.run                         # every notebook, full profile, executed in place
     python -m vae_utils.run --profile smoke -o build/smoke
-    python -m vae_utils.run 01 -p retrain True      # one notebook, with a parameter override
+    python -m vae_utils.run 01 -p retrain true      # one notebook, with a parameter override
+
+Where things go: executed notebooks, results/ and figures/ go to the output folder (-o; in place, i.e. notebooks/
+and the repository's results/ and figures/, for the full profile without -o). Trained weights go to the
+checkpoint cache: the repository's checkpoints/ for the full profile wherever -o points (so -o never retrains what
+is committed), the output folder's checkpoints/ for the smoke profile; --checkpoint-dir overrides both.
+
+A notebook is executed into a temporary file and replaces its target only when it ran to the end; a failed or
+interrupted run leaves the old notebook untouched and keeps the failed one under build/failed/ (in place) or
+<output>/failed/. Ctrl-C stops the run with exit status 130 and one line per notebook saying what was saved.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import difflib
+import json
+import os
+import shutil
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import papermill
+import yaml
 
 from .config import PROFILES
-from .results import notebook_table, update_readme
+from .results import notebook_table, record_timing, timing_table, update_readme
+from .train import saved_epochs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
+RUN_LOG = Path("build") / "run_log.jsonl"  # under the repository: every run's wall time (ignored by git)
+KERNEL_LOGS = Path("build") / "kernel_logs"  # under the repository: each notebook's kernel log, last run
+TIMINGS = Path("benchmarks") / "notebook_timings.json"  # under the repository: in-place full runs, default parameters
+RESERVED = {"profile": "--profile", "checkpoint_dir": "--checkpoint-dir"}
+INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
 
 
 def available_notebooks() -> list[str]:
@@ -41,20 +64,191 @@ def select_notebooks(requested: list[str]) -> list[str]:
 
 
 def parse_value(text: str):
-    """A -p value as a Python literal when it is one (3, 0.5, True, None, [1, 2]), else the string itself."""
+    """A -p value as papermill's CLI reads one, YAML-style: true/false (any case), none/null, ints, floats,
+    lists and mappings ([1, 2], {a: 1}); anything else is the string itself."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null", "~"):
+        return None
+    for number in (int, float):
+        try:
+            return number(text)
+        except ValueError:
+            pass
+    if text.strip()[:1] in "[{":
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError:
+            pass
+    return text
+
+
+TYPE_NAMES = {"bool": bool, "int": int, "float": float, "str": str, "list": list, "dict": dict, "None": type(None)}
+
+
+def declared_types(parameter: dict) -> tuple[type, ...] | None:
+    """The types a notebook parameter accepts: from its type comment (`epochs = None  # type: Optional[int]`,
+    which papermill reads) if it has one, else from its default's type; None when nothing says."""
+    annotation = (parameter.get("inferred_type_name") or "None").replace(" ", "")
+    if annotation != "None":
+        optional = annotation.startswith("Optional[") and annotation.endswith("]")
+        names = (annotation[len("Optional["):-1] if optional else annotation).split("|") + (["None"] if optional else [])
+        if all(name in TYPE_NAMES for name in names):
+            return tuple(TYPE_NAMES[name] for name in names)
     try:
-        return ast.literal_eval(text)
+        default = ast.literal_eval(parameter["default"])
     except (ValueError, SyntaxError):
+        return None
+    return None if default is None else (type(default),)
+
+
+def coerce(key: str, text: str, parameter: dict, notebook: str):
+    """The value of `-p key text` for a notebook parameter, checked against the type it declares.
+
+    Strings stay the text typed (`-p tag 2024` is '2024' for a str parameter); an int is accepted where a float
+    is expected. A wrong type raises SystemExit naming the parameter, the value and the expected type."""
+    allowed = declared_types(parameter)
+    if allowed is not None and str in allowed and parse_value(text) is not None:
         return text
+    value = parse_value(text)
+    if allowed is None:
+        return value
+    if float in allowed and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, bool) and bool not in allowed:
+        ok = False
+    else:
+        ok = isinstance(value, allowed)
+    if not ok:
+        expected = " or ".join(t.__name__ if t is not type(None) else "None" for t in allowed)
+        raise SystemExit(f"error: parameter {key!r} of {notebook} expects {expected} (its default: "
+                         f"{parameter['default']}), got {text!r} ({type(value).__name__})")
+    return value
 
 
-def run_notebook(name: str, output_dir: Path, parameters: dict, kernel: str | None = None) -> float:
-    """Execute one notebook with papermill into output_dir (cwd: notebooks/); returns seconds taken."""
+def notebook_parameters(name: str) -> dict[str, dict]:
+    """The parameters a notebook's `parameters` cell declares: name -> papermill's description (default, type, help)."""
+    return papermill.inspect_notebook(str(NOTEBOOK_DIR / f"{name}.ipynb"))
+
+
+def checked_parameters(names: list[str], overrides: list[tuple[str, str]], cwd: Path) -> dict[str, dict]:
+    """For each notebook, its -p overrides parsed and type-checked, before anything runs.
+
+    An unknown key (for any chosen notebook) is an error naming the notebook's parameters and a close match.
+    Values of path parameters (names ending in `_dir`) are resolved against `cwd`, the caller's directory."""
+    chosen: dict[str, dict] = {}
+    for name in names:
+        declared = notebook_parameters(name)
+        values = {}
+        for key, text in overrides:
+            if key in RESERVED:
+                raise SystemExit(f"error: set {key!r} with {RESERVED[key]}, not -p")
+            if key not in declared:
+                close = difflib.get_close_matches(key, declared, n=1)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise SystemExit(f"error: {name} has no parameter {key!r}.{hint} Its parameters: "
+                                 f"{', '.join(k for k in declared if k not in RESERVED)}")
+            value = coerce(key, text, declared[key], name)
+            if key.endswith("_dir") and isinstance(value, str):
+                value = str((cwd / Path(value).expanduser()).resolve())
+            values[key] = value
+        chosen[name] = values
+    return chosen
+
+
+@dataclass
+class Outcome:
+    """What one notebook's run left behind: its status and the checkpoints it wrote (paths that exist)."""
+
+    name: str
+    status: str = "not started"  # not started | running | done | failed | interrupted
+    seconds: float = 0.0
+    finished: list[Path] = field(default_factory=list)
+    partial: list[Path] = field(default_factory=list)
+    kept: Path | None = None  # the failed or interrupted executed notebook, kept for reading
+
+    def saved(self) -> str:
+        """One line: what this notebook saved and how to go on."""
+        if self.status == "not started":
+            return f"{self.name}: not started."
+        parts = [f"{len(self.finished)} finished checkpoint(s) in {self.finished[0].parent}"] if self.finished else []
+        for partial in self.partial:
+            try:
+                done, planned = saved_epochs(partial)
+                parts.append(f"{done} of {planned} epochs in {partial}")
+            except Exception:  # being written as we were stopped: name it, without a count
+                parts.append(f"an unfinished training in {partial}")
+        what = "; ".join(parts) if parts else "no checkpoint (no training epoch had finished)"
+        kept = f"; executed cells kept in {self.kept}" if self.kept else ""
+        return f"{self.name}: {self.status}; saved {what}{kept}."
+
+
+def written_since(directory: Path, since: float) -> tuple[list[Path], list[Path]]:
+    """(finished checkpoints, partial ones) in `directory` modified at or after `since` (epoch seconds)."""
+    if not directory.is_dir():
+        return [], []
+    recent = sorted(p for p in directory.glob("*.pt") if p.stat().st_mtime >= since)
+    return [p for p in recent if not p.name.endswith(".partial.pt")], [p for p in recent if p.name.endswith(".partial.pt")]
+
+
+def kernel_options(log: Path) -> dict:
+    """papermill engine options that send the kernel process's own stderr to the file `log`.
+
+    Cell outputs travel over Jupyter messages, not that stream; what it carries is the kernel's logging: the
+    'running over TCP without encryption' warning at every start, and the tracebacks a kernel prints when it is
+    shut down mid-cell (Ctrl-C), which would bury the runner's one-line summary."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class LoggedKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kwargs):
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("w") as stream:  # the child keeps its own copy of the descriptor
+                return await super().start_kernel(stderr=stream, **kwargs)
+
+    return {"kernel_manager_class": LoggedKernelManager}
+
+
+def run_notebook(name: str, output_dir: Path, parameters: dict, failed_dir: Path, outcome: Outcome,
+                 kernel_log: Path, kernel: str | None = None) -> None:
+    """Execute one notebook with papermill (cwd: notebooks/) into a temporary file, then move it over
+    `output_dir/<name>.ipynb` atomically. On failure or interrupt the target is left as it was and the executed
+    notebook goes to `failed_dir`; the exception propagates. The kernel's own log goes to `kernel_log`."""
+    workdir = Path(tempfile.mkdtemp(prefix=f".running-{name}-", dir=output_dir))
+    executed = workdir / f"{name}.ipynb"
     began = time.perf_counter()
-    papermill.execute_notebook(
-        str(NOTEBOOK_DIR / f"{name}.ipynb"), str(output_dir / f"{name}.ipynb"), parameters=parameters,
-        cwd=str(NOTEBOOK_DIR), kernel_name=kernel, progress_bar=False, log_output=False)
-    return time.perf_counter() - began
+    outcome.status = "running"
+    try:
+        papermill.execute_notebook(
+            str(NOTEBOOK_DIR / f"{name}.ipynb"), str(executed), parameters=parameters, cwd=str(NOTEBOOK_DIR),
+            kernel_name=kernel, progress_bar=False, log_output=False, **kernel_options(kernel_log))
+        os.replace(executed, output_dir / f"{name}.ipynb")
+        outcome.status = "done"
+    except BaseException:
+        if executed.is_file():
+            failed_dir.mkdir(parents=True, exist_ok=True)
+            outcome.kept = Path(shutil.move(str(executed), str(failed_dir / f"{name}.ipynb")))
+        raise
+    finally:
+        outcome.seconds = time.perf_counter() - began
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def log_run(log: Path, outcome: Outcome, profile: str, parameters: dict) -> None:
+    """Append the run's wall time to the run log (build/run_log.jsonl, ignored by git), not to results/."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    entry = {"notebook": outcome.name, "profile": profile, "status": outcome.status, "wall_seconds": round(outcome.seconds, 1),
+             "trained": len(outcome.finished), "parameters": parameters,
+             "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    with log.open("a") as f:
+        f.write(json.dumps(entry, default=str) + "\n")
+
+
+def resolve_data_root_variable(cwd: Path) -> None:
+    """Make a relative $VAE_DATA_DIR absolute (against the caller's directory) before kernels start in notebooks/."""
+    value = os.environ.get("VAE_DATA_DIR")
+    if value and not Path(value).expanduser().is_absolute():
+        os.environ["VAE_DATA_DIR"] = str((cwd / Path(value).expanduser()).resolve())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,32 +257,64 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", help="names or numbers of notebooks (default: all)")
     parser.add_argument("--profile", default="full", help=f"one of {', '.join(PROFILES)} (default: full)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
-                        help="override a notebook parameter (repeatable)")
+                        help="override a notebook parameter (repeatable); values read YAML-style (true, none, 3, 0.5, [1, 2])")
     parser.add_argument("-o", "--output-dir", type=Path, default=None,
-                        help="where executed notebooks go (default: notebooks/ in place for full, build/smoke for smoke)")
+                        help="where executed notebooks, results/ and figures/ go "
+                             "(default: in place for full, build/smoke for smoke)")
+    parser.add_argument("--checkpoint-dir", type=Path, default=None,
+                        help="the checkpoint cache (default: the repository's checkpoints/ for full, "
+                             "<output>/checkpoints for smoke)")
     parser.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
     args = parser.parse_args(argv)
     if args.profile not in PROFILES:
         parser.error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
+    cwd, root = Path.cwd(), NOTEBOOK_DIR.parent
     names = select_notebooks(args.notebooks)
-    output_dir = (args.output_dir or (NOTEBOOK_DIR if args.profile == "full" else REPO_ROOT / "build" / "smoke")).resolve()
+    overrides = checked_parameters(names, args.parameter, cwd)
+    resolve_data_root_variable(cwd)
+    in_place = args.output_dir is None and args.profile == "full"
+    output_dir = NOTEBOOK_DIR.resolve() if in_place else (cwd / (args.output_dir or root / "build" / "smoke")).resolve()
+    in_place = output_dir == NOTEBOOK_DIR.resolve()
+    artifacts_dir = root if in_place else output_dir
+    checkpoint_dir = (cwd / args.checkpoint_dir).resolve() if args.checkpoint_dir else \
+        root / "checkpoints" if args.profile == "full" else artifacts_dir / "checkpoints"
+    failed_dir = root / "build" / "failed" if in_place else output_dir / "failed"
     output_dir.mkdir(parents=True, exist_ok=True)
-    parameters = {"profile": args.profile, **{k: parse_value(v) for k, v in args.parameter}}
-    if output_dir != NOTEBOOK_DIR.resolve() and "artifacts_dir" not in parameters:
-        parameters["artifacts_dir"] = str(output_dir)  # results, figures and checkpoints stay beside the outputs
-    for index, name in enumerate(names, 1):
+
+    outcomes = [Outcome(name) for name in names]
+    for index, (name, outcome) in enumerate(zip(names, outcomes), 1):
+        parameters = {"profile": args.profile, "artifacts_dir": str(artifacts_dir),
+                      "checkpoint_dir": str(checkpoint_dir), **overrides[name]}
         print(f"[{index}/{len(names)}] {name} ({args.profile}) ...", flush=True)
+        started, failure = time.time(), None
         try:
-            seconds = run_notebook(name, output_dir, parameters, args.kernel)
+            run_notebook(name, output_dir, parameters, failed_dir, outcome, root / KERNEL_LOGS / f"{name}.log", args.kernel)
+        except KeyboardInterrupt:
+            outcome.status = "interrupted"
         except papermill.PapermillExecutionError as error:
-            first_line = error.source.strip().splitlines()[0] if error.source.strip() else ""
-            print(f"FAILED: {name}, cell [{error.exec_count}] starting `{first_line}` ({error.ename}: {error.evalue})\n"
-                  f"  executed notebook with the traceback: {output_dir / (name + '.ipynb')}", file=sys.stderr)
+            outcome.status, failure = "failed", error
+        finally:
+            outcome.finished, outcome.partial = written_since(checkpoint_dir, started)
+            log_run(root / RUN_LOG, outcome, args.profile, parameters)
+        if outcome.status == "interrupted":
+            print("\nInterrupted. What each notebook saved (run the same command again to resume from it):", file=sys.stderr)
+            for each in outcomes:
+                print("  " + each.saved(), file=sys.stderr)
+            return INTERRUPTED
+        if failure is not None:
+            first_line = failure.source.strip().splitlines()[0] if failure.source.strip() else ""
+            print(f"FAILED: {name}, cell [{failure.exec_count}] starting `{first_line}` ({failure.ename}: {failure.evalue})\n"
+                  f"  {output_dir / (name + '.ipynb')} was left as it was; the executed notebook with the traceback "
+                  f"is {outcome.kept}", file=sys.stderr)
             return 1
-        print(f"[{index}/{len(names)}] {name} done in {seconds:.0f} s -> {output_dir / (name + '.ipynb')}", flush=True)
-    if output_dir == NOTEBOOK_DIR.resolve():
-        update_readme(REPO_ROOT / "README.md", "notebooks", notebook_table(REPO_ROOT))
-        print("README.md: notebook table updated from results/")
+        print(f"[{index}/{len(names)}] {name} done in {outcome.seconds:.0f} s -> {output_dir / (name + '.ipynb')}"
+              + (f" (trained {len(outcome.finished)} checkpoint(s))" if outcome.finished else ""), flush=True)
+        if in_place and not overrides[name]:
+            record_timing(root / TIMINGS, name, outcome.seconds, len(outcome.finished))
+    if in_place:
+        update_readme(root / "README.md", "notebooks", notebook_table(root))
+        update_readme(root / "README.md", "timings", timing_table(root / TIMINGS))
+        print("README.md: notebook and timing tables updated from results/ and benchmarks/notebook_timings.json")
     return 0
 
 

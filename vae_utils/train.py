@@ -70,8 +70,12 @@ class TrainedModel:
 
 def load_trained(path: str | Path, device: str | torch.device | None = None) -> Autoencoder:
     """Rebuild a model from a checkpoint that `fit` saved (its spec is in the stored config), in eval mode."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    config = json.loads(state["config_json"])
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        config = json.loads(state["config_json"])
+    except Exception as error:
+        raise RuntimeError(f"cannot read the checkpoint {path} ({type(error).__name__}); delete it and let "
+                           "fit() train it anew") from error
     model = build_model(ModelSpec(**{**config["model"], "image_shape": tuple(config["model"]["image_shape"])}))
     if "log_scale" in state["model"]:
         model.register_parameter("log_scale", torch.nn.Parameter(torch.zeros(())))
@@ -206,8 +210,11 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
                 "torch_rng_state": torch.get_rng_state()})
     except KeyboardInterrupt:
         bar.close()
-        done = len(history.get("train_loss", []))
-        print(f"Interrupted: {name} has {done} of {config.epochs} epochs saved in {partial_path}; run again to resume.")
+        if partial_path.is_file():
+            done, total = saved_epochs(partial_path)
+            print(f"Interrupted: {name} has {done} of {total} epochs saved in {partial_path}; run again to resume.")
+        else:
+            print(f"Interrupted: {name} finished no epoch, so nothing was saved; running again starts it afresh.")
         raise
     bar.close()
     model = model.to(memory_format=torch.contiguous_format).eval()
@@ -216,6 +223,13 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
     save_checkpoint(path, key_config, {"model": weights, "history": history, "train_seconds": seconds})
     partial_path.unlink(missing_ok=True)
     return TrainedModel(model, spec, config, history, seconds, False, path)
+
+
+def saved_epochs(partial_path: str | Path) -> tuple[int, int]:
+    """(epochs finished, epochs planned) of an interrupted training, read from its `.partial.pt` file."""
+    state = torch.load(partial_path, map_location="cpu", weights_only=True)
+    planned = json.loads(state["config_json"])["train"].get("epochs", TrainConfig.epochs)
+    return int(state["epoch"]), int(planned)
 
 
 @dataclass
