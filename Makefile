@@ -23,9 +23,10 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(PYTHON) -m vae_utils.run --profile full
 
+# One session: the unit, notebook and browser tests, then nbval on the committed notebooks, then a check that
+# nothing in the checkout changed (tests write under temporary folders; see tests/conftest.py).
 test: $(STAMP)
-	$(PYTHON) -m pytest tests
-	$(PYTHON) -m pytest --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+	$(PYTHON) -m pytest tests notebooks --nbval-lax --nbval-current-env -p no:cacheprovider
 
 unit: $(STAMP)
 	$(PYTHON) -m pytest tests -m "not notebook and not browser"

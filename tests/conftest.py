@@ -1,7 +1,10 @@
 """Shared fixtures: where the real datasets are, and a tiny trained VAE for metric tests."""
 from __future__ import annotations
 
+import hashlib
 import os
+import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,29 @@ from vae_utils.models import ModelSpec
 from vae_utils.train import TrainConfig, fit
 
 REPO = Path(__file__).resolve().parents[1]
+
+# Re-executed committed notebooks (nbval) write results and figures here, not into the checkout; their
+# checkpoint cache stays the repository's (vae_utils.config.output_dirs). Kernels inherit it from this process.
+os.environ.setdefault("VAE_ARTIFACTS_DIR", tempfile.mkdtemp(prefix="vae-test-artifacts-"))
+
+
+def checkout_state() -> str | None:
+    """A fingerprint of the checkout: git's short status and a hash of the diff against HEAD (None: not a git checkout)."""
+    try:
+        status = subprocess.run(["git", "status", "--porcelain", "-uall"], cwd=REPO, capture_output=True, text=True, check=True).stdout
+        diff = subprocess.run(["git", "diff", "HEAD"], cwd=REPO, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return status + hashlib.sha256(diff).hexdigest()
+
+
+CHECKOUT_AT_START = checkout_state()
+
+
+def pytest_collection_modifyitems(items):
+    """The clean-checkout test runs after everything else, nbval's notebook cells included."""
+    last = [item for item in items if item.name == "test_the_test_session_left_the_checkout_clean"]
+    items[:] = [item for item in items if item not in last] + last
 
 
 def real_data_root() -> Path | None:

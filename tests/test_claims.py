@@ -38,3 +38,8 @@ def test_every_recorded_claim_has_a_verdict_numbers_and_no_contradiction():
     for entry in recorded:
         assert not claims.claim_problems(entry), (entry["notebook"], entry["id"], claims.claim_problems(entry))
     assert len({(c["notebook"], c["id"]) for c in recorded}) == len(recorded), "claim ids repeat within a notebook"
+
+
+def test_difference_of_estimates_adds_errors_in_quadrature():
+    gap = claims.difference_of_estimates({"mean": -92.0, "stderr": 0.3}, {"mean": -92.4, "stderr": 0.4})
+    assert gap["difference"] == pytest.approx(0.4) and gap["stderr"] == pytest.approx(0.5)

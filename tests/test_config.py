@@ -22,3 +22,13 @@ def test_bad_settings_are_named(kwargs, message):
     profile = kwargs.pop("profile")
     with pytest.raises(ValueError, match=message):
         select_profile(profile, SETTINGS, **kwargs)
+
+
+def test_output_dirs_send_artifacts_to_the_variable_but_keep_the_cache(monkeypatch):
+    from vae_utils.config import output_dirs
+    monkeypatch.delenv("VAE_ARTIFACTS_DIR", raising=False)
+    assert output_dirs("..", None) == ("..", "../checkpoints")
+    monkeypatch.setenv("VAE_ARTIFACTS_DIR", "/tmp/a")
+    assert output_dirs("..", None) == ("/tmp/a", "../checkpoints")
+    assert output_dirs("/out", None) == ("/out", "/out/checkpoints")  # an explicit choice wins
+    assert output_dirs("..", "/ckpt") == ("/tmp/a", "/ckpt")

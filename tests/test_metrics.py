@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 
 from vae_utils import metrics
@@ -95,3 +96,11 @@ def test_kl_per_dimension_sums_to_the_kl(trained_vae, mnist_small):
     mu, logvar = trained_vae.encode(images.float() / 255)
     assert per_dim.shape == (8,) and (per_dim >= 0).all()
     assert torch.allclose(per_dim.sum(), gaussian_kl(mu, logvar).mean(), rtol=1e-4)
+
+
+def test_paired_difference_mean_and_standard_error():
+    gap = metrics.paired_difference(torch.tensor([3.0, 5.0, 7.0, 9.0]), torch.tensor([1.0, 2.0, 3.0, 4.0]))
+    # differences 2, 3, 4, 5: mean 3.5, sample std sqrt(5/3), s.e. sqrt(5/3)/2
+    assert gap["difference"] == pytest.approx(3.5) and gap["stderr"] == pytest.approx((5 / 3) ** 0.5 / 2) and gap["pairs"] == 4
+    with pytest.raises(ValueError, match="equal-length"):
+        metrics.paired_difference(torch.ones(3), torch.ones(4))

@@ -1,9 +1,13 @@
 """Every notebook of the collection runs end to end under papermill with the smoke profile."""
 import json
+import re
 
 import pytest
 
 from vae_utils import run
+from vae_utils.sweep import numeric_leaves
+
+TIMINGS = re.compile(r"second|train s|(^|\.)time")  # wall-clock numbers: the only ones a re-run may change
 
 pytestmark = pytest.mark.notebook
 
@@ -17,3 +21,15 @@ def test_notebook_runs_with_smoke_profile(name, tmp_path, data_root, monkeypatch
     results = json.loads((tmp_path / "results" / f"{name}.json").read_text())
     assert results["config"]["profile"] == "smoke" and results["results"]
     assert list((tmp_path / "figures" / name).glob("*.png"))
+
+
+@pytest.mark.parametrize("name", run.available_notebooks())
+def test_smoke_rerun_reproduces_every_number_exactly(name, tmp_path, data_root, monkeypatch):
+    """Two smoke runs with the same seed, each training from scratch (separate checkpoint caches), on the CPU."""
+    monkeypatch.setenv("VAE_DATA_DIR", str(data_root))
+    numbers = []
+    for attempt in ("first", "second"):
+        assert run.main([name, "--profile", "smoke", "-o", str(tmp_path / attempt)]) == 0
+        results = json.loads((tmp_path / attempt / "results" / f"{name}.json").read_text())["results"]
+        numbers.append({k: v for k, v in numeric_leaves(results).items() if not TIMINGS.search(k)})
+    assert numbers[0] and numbers[0] == numbers[1]

@@ -18,12 +18,13 @@ def test_rewrite_only_when_a_number_changes(tmp_path):
 
 def test_timing_table_comes_from_recorded_runs(tmp_path):
     timings = tmp_path / "timings.json"
-    assert "No full-profile run" in results.timing_table(timings)
+    assert "No full-profile run" in results.timing_table(timings, tmp_path)
     results.record_timing(timings, "02_b", 40.4, trained=0)
     results.record_timing(timings, "01_a", 1500.0, trained=3)
-    table = results.timing_table(timings)
+    results.write_results("01_a", {"train_seconds_total": 1800.0}, {}, 1.0, tmp_path)
+    table = results.timing_table(timings, tmp_path)
     assert table.index("| 01_a |") < table.index("| 02_b |")
-    assert "| 01_a | 1500 s | trained 3 checkpoint(s) |" in table and "| 02_b | 40 s | loaded every model" in table
+    assert "| 01_a | 30 min | 1500 s | trained 3 checkpoint(s) |" in table and "| 02_b | — | 40 s | loaded every model" in table
 
 
 def test_update_readme_replaces_only_its_block(tmp_path):

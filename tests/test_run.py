@@ -37,7 +37,8 @@ def make_repo(tmp_path: Path, monkeypatch, *cells: str, name: str = "98_toy") ->
     (tmp_path / "notebooks").mkdir()
     nbformat.write(notebook, tmp_path / "notebooks" / f"{name}.ipynb")
     (tmp_path / "README.md").write_text("<!-- notebooks:start -->\n<!-- notebooks:end -->\n"
-                                        "<!-- timings:start -->\n<!-- timings:end -->\n")
+                                        "<!-- timings:start -->\n<!-- timings:end -->\n"
+                                        "<!-- claims:start -->\n<!-- claims:end -->\n")
     monkeypatch.setattr(run, "NOTEBOOK_DIR", tmp_path / "notebooks")
     return tmp_path / "notebooks" / f"{name}.ipynb"
 
@@ -102,6 +103,8 @@ def test_successful_in_place_run_replaces_the_notebook_and_times_it(tmp_path, mo
     terminal = capfd.readouterr()
     assert "without encryption" not in terminal.err + terminal.out  # the kernel's log goes to a file instead
     assert (tmp_path / "build" / "kernel_logs" / "98_toy.log").is_file()
+    injected, = [c for c in nbformat.read(committed, as_version=4).cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert str(tmp_path) not in injected.source  # a committed notebook carries no path of this machine
     timings = json.loads((tmp_path / "benchmarks" / "notebook_timings.json").read_text())
     assert timings["98_toy"]["wall_seconds"] > 0 and timings["98_toy"]["trained_checkpoints"] == 0
     assert "| 98_toy |" in (tmp_path / "README.md").read_text()

@@ -29,6 +29,13 @@ def verdict_for(difference: float, stderr: float) -> str:
     return "reproduced" if difference > 0 else "refuted"
 
 
+def difference_of_estimates(claimed_larger: dict, other: dict) -> dict[str, float]:
+    """{"difference", "stderr"} between two estimates {"mean", "stderr"}, treated as independent (conservative
+    when both were measured on the same items, whose errors are positively correlated)."""
+    return {"difference": claimed_larger["mean"] - other["mean"],
+            "stderr": math.hypot(claimed_larger["stderr"], other["stderr"])}
+
+
 def make_claim(id: str, report: str, claim: str, numbers: dict, section: str, verdict: str | None = None) -> dict:
     """A ledger entry. Without `verdict`, `numbers` must hold `difference` and `stderr` and the rule decides."""
     if verdict is None:

@@ -14,7 +14,7 @@ from .models import Autoencoder, VAE
 __all__ = ["evaluate_elbo", "iwae_bound", "active_units", "codes", "reconstructions", "mse_per_pixel",
            "laplacian_variance", "high_frequency_share", "bits_per_dim", "nearest_neighbour_mse",
            "reconstruction_summary", "knn_accuracy", "knn_predict", "kl_per_dimension",
-           "iwae_estimate", "sample_quality"]
+           "iwae_estimate", "sample_quality", "paired_difference"]
 
 LAPLACIAN_KERNEL = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
@@ -215,3 +215,12 @@ def sample_quality(images: torch.Tensor, classifier: torch.nn.Module, references
     return {"nearest_mse": nearest_neighbour_mse(images, references).mean().item(),
             "confidence": probabilities.max(1).values.mean().item(), "class_entropy_bits": entropy.item() + 0.0,
             "diversity": mse_per_pixel(images[first], images[second]).mean().item()}
+
+
+def paired_difference(a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
+    """Mean of a - b over paired measurements (N,) (e.g. two models scored on the same test images) and the
+    standard error of that mean (std / sqrt(N)): {"difference", "stderr", "pairs"}."""
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError(f"need two equal-length 1-d tensors of at least 2 values, got {tuple(a.shape)} and {tuple(b.shape)}")
+    gap = (a - b).double()
+    return {"difference": gap.mean().item(), "stderr": (gap.std() / math.sqrt(len(gap))).item(), "pairs": len(gap)}

@@ -68,25 +68,33 @@ def record_timing(path: str | Path, notebook: str, wall_seconds: float, trained:
     path.write_text(json.dumps(dict(sorted(timings.items())), indent=2) + "\n")
 
 
-def timing_table(path: str | Path) -> str:
-    """The README's table of full-profile run times, as the runner measured them (see `record_timing`)."""
+def timing_table(path: str | Path, artifacts_dir: str | Path = ".") -> str:
+    """The README's table of full-profile run times per notebook: training from scratch (the seconds its models
+    took to train, `train_seconds_total` in `results/<notebook>.json`) and the runner's wall time of its last
+    in-place run (see `record_timing`), which loads whatever `checkpoints/` holds."""
     path = Path(path)
     timings = json.loads(path.read_text()) if path.is_file() else {}
-    if not timings:
+    trained = {}
+    for result in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]_*.json")):
+        payload = json.loads(result.read_text())
+        trained[payload["notebook"]] = payload["results"].get("train_seconds_total")
+    notebooks = sorted(set(timings) | set(trained))
+    if not notebooks:
         return "No full-profile run has been timed yet (`make run` times each notebook)."
-    rows = ["| notebook | wall time of the last full run | what it did | measured on |", "|---|---|---|---|"]
-    for notebook, t in timings.items():
+    rows = ["| notebook | training from scratch (its models' train time) | last full run by the runner | what that run did | measured on |",
+            "|---|---|---|---|---|"]
+    for notebook in notebooks:
+        scratch = f"{trained[notebook] / 60:.0f} min" if trained.get(notebook) else "—"
+        t = timings.get(notebook)
+        if t is None:
+            rows.append(f"| {notebook} | {scratch} | not timed yet | | |")
+            continue
         did = "loaded every model from checkpoints/" if t["trained_checkpoints"] == 0 else \
             f"trained {t['trained_checkpoints']} checkpoint(s)"
         shared = t.get("load_average", 0) > t.get("cores", 1) + 0.5
         load = f"; **machine shared** (load {t['load_average']:.1f} on {t['cores']} cores)" if shared else ""
-        rows.append(f"| {notebook} | {t['wall_seconds']:.0f} s | {did} | {t['machine']}, {t['date']}{load} |")
+        rows.append(f"| {notebook} | {scratch} | {t['wall_seconds']:.0f} s | {did} | {t['machine']}, {t['date']}{load} |")
     return "\n".join(rows)
-
-
-def read_results(notebook: str, artifacts_dir: str | Path = ".") -> dict:
-    """The `results` part of `results/<notebook>.json`."""
-    return json.loads((Path(artifacts_dir) / "results" / f"{notebook}.json").read_text())["results"]
 
 
 def markdown_table(rows: list[dict], formats: dict[str, str] | None = None) -> str:

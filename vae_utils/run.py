@@ -31,6 +31,8 @@ from pathlib import Path
 import papermill
 import yaml
 
+from . import sweep
+from .claims import ledger_markdown, load_claims
 from .config import PROFILES
 from .results import notebook_table, record_timing, timing_table, update_readme
 from .train import saved_epochs
@@ -265,13 +267,33 @@ def main(argv: list[str] | None = None) -> int:
                         help="the checkpoint cache (default: the repository's checkpoints/ for full, "
                              "<output>/checkpoints for smoke)")
     parser.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
+    parser.add_argument("--notebook-dir", type=Path, default=None,
+                        help="where the collection's notebooks are (default: the repository's notebooks/)")
+    sweeping = parser.add_argument_group(
+        "sweeps", "run one notebook for every combination of values; each run gets its own folder <output>/<run>/ "
+                  "(default output: build/sweep/<notebook>), and summary.md / summary.csv tabulate every run's numbers "
+                  "with mean ± std over seeds. Runs whose results exist are skipped; a failing run does not stop the "
+                  "others (exit 1 at the end, with the list); Ctrl-C keeps every finished run (exit 130).")
+    sweeping.add_argument("--sweep", action="append", default=[], metavar="KEY=V1,V2",
+                          help="a parameter and its values (repeatable: the cross product is run)")
+    sweeping.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1,
+                          help="runs at once on this machine, each with cores/jobs torch threads (default: the core count)")
+    sweeping.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                          help="send each run to an existing Dask distributed scheduler (e.g. tcp://host:8786) instead; "
+                               "needs pip install -e '.[cluster]'")
+    sweeping.add_argument("--force", action="store_true", help="run again the runs whose results exist")
     args = parser.parse_args(argv)
+    global NOTEBOOK_DIR
+    if args.notebook_dir is not None:
+        NOTEBOOK_DIR = args.notebook_dir.resolve()
     if args.profile not in PROFILES:
         parser.error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
     cwd, root = Path.cwd(), NOTEBOOK_DIR.parent
     names = select_notebooks(args.notebooks)
     overrides = checked_parameters(names, args.parameter, cwd)
     resolve_data_root_variable(cwd)
+    if args.sweep:
+        return sweep_main(args, names, cwd, root)
     in_place = args.output_dir is None and args.profile == "full"
     output_dir = NOTEBOOK_DIR.resolve() if in_place else (cwd / (args.output_dir or root / "build" / "smoke")).resolve()
     in_place = output_dir == NOTEBOOK_DIR.resolve()
@@ -283,8 +305,11 @@ def main(argv: list[str] | None = None) -> int:
 
     outcomes = [Outcome(name) for name in names]
     for index, (name, outcome) in enumerate(zip(names, outcomes), 1):
-        parameters = {"profile": args.profile, "artifacts_dir": str(artifacts_dir),
-                      "checkpoint_dir": str(checkpoint_dir), **overrides[name]}
+        parameters = {"profile": args.profile, **overrides[name]}
+        if not in_place:  # in place, the notebook's own relative defaults say the same and keep it portable
+            parameters["artifacts_dir"] = str(artifacts_dir)
+        if not in_place or args.checkpoint_dir:
+            parameters["checkpoint_dir"] = str(checkpoint_dir)
         print(f"[{index}/{len(names)}] {name} ({args.profile}) ...", flush=True)
         started, failure = time.time(), None
         try:
@@ -313,9 +338,27 @@ def main(argv: list[str] | None = None) -> int:
             record_timing(root / TIMINGS, name, outcome.seconds, len(outcome.finished))
     if in_place:
         update_readme(root / "README.md", "notebooks", notebook_table(root))
-        update_readme(root / "README.md", "timings", timing_table(root / TIMINGS))
-        print("README.md: notebook and timing tables updated from results/ and benchmarks/notebook_timings.json")
+        update_readme(root / "README.md", "timings", timing_table(root / TIMINGS, root))
+        update_readme(root / "README.md", "claims", ledger_markdown(load_claims(root)))
+        print("README.md: notebook, timing and claims tables updated from results/ and benchmarks/notebook_timings.json")
     return 0
+
+
+def sweep_main(args: argparse.Namespace, names: list[str], cwd: Path, root: Path) -> int:
+    """The --sweep branch of main: check every combination's parameters first, then run them all."""
+    if len(names) != 1:
+        raise SystemExit(f"error: a sweep runs one notebook; got {len(names)} ({', '.join(names)})")
+    if args.jobs < 1:
+        raise SystemExit(f"error: -j/--jobs must be at least 1, got {args.jobs}")
+    grid = sweep.parse_sweep(args.sweep)
+    for point in sweep.combinations(grid):
+        checked_parameters(names, [*args.parameter, *point.items()], cwd)
+    out = (cwd / (args.output_dir or root / "build" / "sweep" / names[0])).resolve()
+    checkpoint_dir = str((cwd / args.checkpoint_dir).resolve()) if args.checkpoint_dir else \
+        str(root / "checkpoints") if args.profile == "full" else None  # smoke: each run's own folder
+    fixed = [(key, str((cwd / value).resolve()) if key.endswith("_dir") else value) for key, value in args.parameter]
+    return sweep.run_sweep(names[0], args.profile, grid, fixed, out, args.jobs, args.scheduler, args.force,
+                           checkpoint_dir, str(NOTEBOOK_DIR) if args.notebook_dir else None)
 
 
 if __name__ == "__main__":
