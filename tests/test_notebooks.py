@@ -20,7 +20,11 @@ def test_notebook_runs_with_smoke_profile(name, tmp_path, data_root, monkeypatch
     assert run.main([name, "--profile", "smoke", "-o", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "results" / f"{name}.json").read_text())
     assert results["config"]["profile"] == "smoke" and results["results"]
-    assert list((tmp_path / "figures" / name).glob("*.png"))
+    written = {p.name for p in (tmp_path / "figures" / name).glob("*.png")}
+    assert written
+    committed = {p.name for p in (run.REPO_ROOT / "figures" / name).glob("*.png")}
+    assert not committed - written, f"figures/{name}/ holds figures the notebook no longer writes: {sorted(committed - written)}"
+    assert not written - committed, f"figures the notebook writes but figures/{name}/ lacks: {sorted(written - committed)}"
 
 
 @pytest.mark.parametrize("name", run.available_notebooks())

@@ -20,3 +20,22 @@ def test_figures_save_themselves_under_the_notebook_folder(tmp_path):
     assert folder == tmp_path / "figures" / "99_test"
     assert sorted(p.stem for p in folder.glob("*.png")) == sorted(
         ["rows", "strip", "curves", "scatter", "manifold", "line", "bars", "grid"])
+
+
+def test_plot_helpers_return_nothing_to_show_twice(tmp_path):
+    """A helper whose Figure were a cell's last value would be displayed a second time by Jupyter."""
+    import matplotlib.pyplot as plt
+    plots.setup("99_test", tmp_path)
+    assert plots.bar_chart({"a": 1.0}, "bars", "y", name="bars") is None
+    assert plots.image_rows({"a": torch.rand(2, 1, 8, 8)}, "rows") is None
+    assert not plt.get_fignums()  # and the figure is closed, not kept in memory
+
+
+def test_log_axis_labels_every_measured_value(tmp_path, monkeypatch):
+    import matplotlib.pyplot as plt
+    shown = []
+    monkeypatch.setattr(plots, "finish", lambda fig, name: shown.append(fig))
+    plots.line_chart([2, 4, 10, 20, 100], {"a": [1, 2, 3, 4, 5]}, "t", "latent", "y", logx=True)
+    labels = [t.get_text() for t in shown[0].axes[0].get_xticklabels()]
+    assert labels == ["2", "4", "10", "20", "100"]
+    plt.close("all")

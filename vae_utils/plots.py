@@ -26,12 +26,12 @@ def setup(notebook: str, artifacts_dir: str | Path = ".") -> Path:
     return _figure_dir
 
 
-def finish(fig: plt.Figure, name: str | None) -> plt.Figure:
+def finish(fig: plt.Figure, name: str | None) -> None:
     """Save `fig` as `<figure dir>/<name>.png` (when a name is given and `setup` was called), then show it."""
     if name is not None and _figure_dir is not None:
         fig.savefig(_figure_dir / f"{name}.png")
     plt.show()
-    return fig
+    plt.close(fig)  # nothing is returned: a Figure left as a cell's value would be shown a second time
 
 
 def _as_grid_image(images: torch.Tensor, nrow: int) -> np.ndarray:
@@ -42,11 +42,11 @@ def _as_grid_image(images: torch.Tensor, nrow: int) -> np.ndarray:
     return grid.permute(1, 2, 0).numpy()
 
 
-def image_rows(rows: Mapping[str, torch.Tensor], title: str, name: str | None = None, scale: float = 0.9) -> plt.Figure:
+def image_rows(rows: Mapping[str, torch.Tensor], title: str, name: str | None = None, scale: float = 0.9) -> None:
     """Rows of images, one labelled row per entry (e.g. originals, then each model's reconstructions).
 
     rows: label -> (N, C, H, W) images in [0, 1] (or uint8), the same N in every row."""
-    return finish(_image_rows_figure(rows, title, scale), name)
+    finish(_image_rows_figure(rows, title, scale), name)
 
 
 def _image_rows_figure(rows: Mapping[str, torch.Tensor], title: str, scale: float = 0.9) -> plt.Figure:
@@ -61,16 +61,16 @@ def _image_rows_figure(rows: Mapping[str, torch.Tensor], title: str, scale: floa
     return fig
 
 
-def image_grid(images: torch.Tensor, title: str, name: str | None = None, nrow: int = 10, size: float = 6.0) -> plt.Figure:
+def image_grid(images: torch.Tensor, title: str, name: str | None = None, nrow: int = 10, size: float = 6.0) -> None:
     """A square-ish grid of images (N, C, H, W) in [0, 1] (or uint8)."""
     fig, ax = plt.subplots(figsize=(size, size * (-(-len(images) // nrow)) / nrow))
     ax.imshow(_as_grid_image(images, nrow), vmin=0, vmax=1)
     ax.set_title(title), ax.set_axis_off()
-    return finish(fig, name)
+    finish(fig, name)
 
 
 def loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], key: str, title: str,
-                ylabel: str = "nats per image", name: str | None = None, log: bool = False) -> plt.Figure:
+                ylabel: str = "nats per image", name: str | None = None, log: bool = False) -> None:
     """One curve per run of history[key] against epoch (with the held-out 'val_' curve dashed when present)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for label, history in histories.items():
@@ -82,11 +82,11 @@ def loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], key: str
     if log:
         ax.set_yscale("log")
     ax.legend(fontsize=8, ncol=2)
-    return finish(fig, name)
+    finish(fig, name)
 
 
 def latent_scatter(codes: torch.Tensor, labels: torch.Tensor, title: str, name: str | None = None,
-                   class_names: Sequence[str] | None = None) -> plt.Figure:
+                   class_names: Sequence[str] | None = None) -> None:
     """2-D codes (N, 2) as points coloured by label."""
     fig, ax = plt.subplots(figsize=(6, 5))
     points = ax.scatter(codes[:, 0], codes[:, 1], c=labels, cmap="tab10", s=3, alpha=0.6)
@@ -94,11 +94,11 @@ def latent_scatter(codes: torch.Tensor, labels: torch.Tensor, title: str, name: 
     ax.legend(handles, class_names or [str(i) for i in range(len(handles))], title="label", fontsize=8,
               loc="center left", bbox_to_anchor=(1, 0.5))
     ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
-    return finish(fig, name)
+    finish(fig, name)
 
 
 def latent_manifold(decode: Callable[[torch.Tensor], torch.Tensor], extent: tuple[float, float, float, float],
-                    title: str, name: str | None = None, steps: int = 15) -> plt.Figure:
+                    title: str, name: str | None = None, steps: int = 15) -> None:
     """Decode a steps x steps grid of 2-D codes over extent = (z1_min, z1_max, z2_min, z2_max); decode: (M, 2) -> images in [0, 1]."""
     z1 = torch.linspace(extent[0], extent[1], steps)
     z2 = torch.linspace(extent[3], extent[2], steps)  # top row = largest z2, as on the scatter's axes
@@ -107,11 +107,11 @@ def latent_manifold(decode: Callable[[torch.Tensor], torch.Tensor], extent: tupl
     ax.imshow(_as_grid_image(decode(grid), nrow=steps), extent=extent, vmin=0, vmax=1, aspect="auto")
     ax.set(title=title, xlabel="$z_1$", ylabel="$z_2$")
     ax.grid(False)
-    return finish(fig, name)
+    finish(fig, name)
 
 
 def bar_chart(values: Mapping[str, float], title: str, ylabel: str, name: str | None = None,
-              reference: float | None = None, reference_label: str = "") -> plt.Figure:
+              reference: float | None = None, reference_label: str = "") -> None:
     """One bar per entry, with an optional horizontal reference line (e.g. the value for real images)."""
     fig, ax = plt.subplots(figsize=(max(5.0, 0.9 * len(values)), 3.6))
     ax.bar(list(values), list(values.values()), color="tab:blue")
@@ -120,26 +120,28 @@ def bar_chart(values: Mapping[str, float], title: str, ylabel: str, name: str | 
         ax.legend()
     ax.set(title=title, ylabel=ylabel)
     ax.tick_params(axis="x", rotation=30)
-    return finish(fig, name)
+    finish(fig, name)
 
 
 def line_chart(x: Sequence[float], series: Mapping[str, Sequence[float]], title: str, xlabel: str, ylabel: str,
-               name: str | None = None, logx: bool = False, references: Mapping[str, float] | None = None) -> plt.Figure:
+               name: str | None = None, logx: bool = False, references: Mapping[str, float] | None = None) -> None:
     """One line per series against x, with optional labelled horizontal reference lines (e.g. published values)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for label, values in series.items():
         ax.plot(list(x)[:len(values)], values, marker="o", ms=3, label=label)
     for (label, value), style in zip((references or {}).items(), ("--", ":", "-.")):
         ax.axhline(value, color="gray", ls=style, label=label)
-    if logx:
+    if logx:  # a log axis labels only powers of ten: label every x we measured instead
         ax.set_xscale("log")
+        ax.set_xticks(list(x), [f"{v:g}" for v in x])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
-    return finish(fig, name)
+    finish(fig, name)
 
 
 def interpolation_strip(rows: Mapping[str, torch.Tensor], alphas: Sequence[float], title: str,
-                        name: str | None = None) -> plt.Figure:
+                        name: str | None = None) -> None:
     """Rows of images along a path from one image (alpha = 0) to another (alpha = 1), labelled by alpha.
 
     rows: label -> (len(alphas), C, H, W) images in [0, 1]."""
@@ -148,4 +150,4 @@ def interpolation_strip(rows: Mapping[str, torch.Tensor], alphas: Sequence[float
     width = axes[-1].get_xlim()[1] / len(alphas)
     axes[-1].set_xticks([width * (i + 0.5) for i in range(len(alphas))], [f"{a:.2f}" for a in alphas])
     axes[-1].set_xlabel("α (0: first image, 1: second)")
-    return finish(fig, name)
+    finish(fig, name)
