@@ -106,7 +106,7 @@ def jupyterlab_server(root_dir: Path, env: dict[str, str] | None = None) -> Iter
 
 
 @contextlib.contextmanager
-def chromium_page(viewport_height: int = 900):
+def chromium_page(viewport_width: int = 1280):
     """A page of headless Debian chromium, driven by Playwright (no browser download)."""
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as playwright:
@@ -115,7 +115,7 @@ def chromium_page(viewport_height: int = 900):
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"])
         try:
-            yield browser.new_page(viewport={"width": 1280, "height": viewport_height})
+            yield browser.new_page(viewport={"width": viewport_width, "height": 900})
         finally:
             browser.close()
 
@@ -125,9 +125,13 @@ def open_notebook(page, base_url: str, token: str, name: str) -> None:
     account: the page's indicator can read idle before the kernel is connected, and a cell run then is dropped)."""
     page.goto(f"{base_url}/lab/tree/{name}?token={token}")
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=120_000)
-    for _ in range(240):
-        with urllib.request.urlopen(f"{base_url}/api/kernels?token={token}", timeout=5) as response:
-            kernels = json.load(response)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{base_url}/api/kernels?token={token}", timeout=10) as response:
+                kernels = json.load(response)
+        except OSError:  # a busy server answering late: ask again
+            kernels = []
         if any(k["execution_state"] == "idle" and k["connections"] > 0 for k in kernels):
             break
         time.sleep(0.5)
@@ -137,6 +141,7 @@ def open_notebook(page, base_url: str, token: str, name: str) -> None:
 
 
 def widget_image_sources(page) -> list[str]:
+    """The `src` of every ipywidgets image on the page, in page order."""
     return page.eval_on_selector_all("img.widget-image", "images => images.map(image => image.src)")
 
 
@@ -212,7 +217,7 @@ def test_notebook_explorer_redraws_in_jupyterlab(notebook, tmp_path):
         shot.unlink(missing_ok=True)
     started = time.perf_counter()
     with jupyterlab_server(tmp_path, env={"VAE_DATA_DIR": str(data_root)}) as (base_url, token), \
-            chromium_page() as page:
+            chromium_page(viewport_width=1700) as page:
         open_notebook(page, base_url, token, copy.name)
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()

@@ -89,7 +89,8 @@ class WidgetStillPreprocessor(Preprocessor):
     """Replaces each ipywidgets view by a static HTML still built from the notebook's saved widget state (or by a
     note where no state was saved), since the live widget needs a kernel and the widget manager needs a CDN."""
 
-    def preprocess(self, nb, resources):
+    def preprocess(self, nb: nbformat.NotebookNode, resources: dict) -> tuple[nbformat.NotebookNode, dict]:
+        """Swap every widget view for its still, then drop the widget state the template would load from a CDN."""
         state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
         for cell in nb.cells:
             for output in cell.get("outputs", []):
@@ -191,6 +192,7 @@ def build_site(repo_root: str | Path = REPO, output: str | Path | None = None) -
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: build the site and print where to open it."""
     parser = argparse.ArgumentParser(prog="python -m vae_utils.report", description=__doc__.splitlines()[0])
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="folder to write the site into (default: build/site under the repository)")
