@@ -116,12 +116,14 @@ def test_hide_input_cells_show_their_output_but_not_their_source(tmp_path):
     assert shown.source.splitlines()[0] in page.text, "an ordinary cell's source is missing"
 
 
-def test_committed_hide_input_cells_are_hidden(site):
+def test_committed_hide_input_and_injected_parameters_cells_are_hidden(site):
     for path in NOTEBOOKS:
         text = Page(site / f"{path.stem}.html").text
         for cell in nbformat.read(path, as_version=4).cells:
             if "hide-input" in cell.metadata.get("tags", []) and cell.source.strip():
                 assert cell.source.strip().splitlines()[0] not in text, f"{path.stem}: a hide-input cell's source shows"
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                assert cell.source.strip() not in text, f"{path.stem}: papermill's injected parameters show"
 
 
 def test_ledger_lists_recorded_claims_and_says_when_there_are_none(tmp_path):

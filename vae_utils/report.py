@@ -37,6 +37,9 @@ PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mathjax -%}
 {{ mathjax(resources.mathjax_url) | replace('<script src=', '<script async src=') }}
 {%- endblock html_head_js_mathjax -%}
+{%- block extra_css -%}
+<style>.vae-site-nav { font-family: var(--jp-ui-font-family); font-size: var(--jp-ui-font-size1); padding: 0.5rem 1rem; }</style>
+{%- endblock extra_css -%}
 {%- block body_header -%}
 {{ super() }}
 <nav class="vae-site-nav"><a href="index.html">&larr; all notebooks</a></nav>
@@ -102,10 +105,13 @@ class WidgetStillPreprocessor(Preprocessor):
 
 
 def page_exporter() -> HTMLExporter:
-    """nbconvert's HTML exporter (lab template) for one site page: `hide-input` inputs removed, images embedded."""
+    """nbconvert's HTML exporter (lab template) for one site page: `hide-input` inputs and papermill's
+    injected-parameters cells removed, images embedded, widgets as stills."""
     exporter = HTMLExporter(template_name="lab", embed_images=True, extra_loaders=[DictLoader({"vae_site.html.j2": PAGE_TEMPLATE})])
     exporter.template_file = "vae_site.html.j2"
-    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"hide-input"}), enabled=True)
+    # papermill's injected-parameters cell holds the paths of the machine that ran the notebook, nothing to read.
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"hide-input"},
+                                                         remove_cell_tags={"injected-parameters"}), enabled=True)
     exporter.register_preprocessor(WidgetStillPreprocessor(), enabled=True)
     return exporter
 
