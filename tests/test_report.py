@@ -97,7 +97,9 @@ def test_index_has_every_notebook_its_key_number_and_the_ledger(site):
     page = Page(site / "index.html")
     for path in NOTEBOOKS:
         assert f"{path.stem}.html" in [value for _, name, value, _ in page.links if name == "href"]
-        results = json.loads((REPO / "results" / f"{path.stem}.json").read_text())["results"]
+        results_path = REPO / "results" / f"{path.stem}.json"
+        assert results_path.is_file(), f"{path.stem} has no {results_path.name} in results/: run the notebook"
+        results = json.loads(results_path.read_text())["results"]
         assert results["headline"]["number"] in page.text, f"{path.stem}'s key number is missing from the index"
     assert "The claims ledger" in page.text
     assert "claims" in page.ids
