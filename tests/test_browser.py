@@ -140,26 +140,25 @@ def open_notebook(page, base_url: str, token: str, name: str) -> None:
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
 
 
-def widget_image_sources(page) -> list[str]:
-    """The `src` of every ipywidgets image on the page, in page order."""
-    return page.eval_on_selector_all("img.widget-image", "images => images.map(image => image.src)")
-
-
-def move_first_slider(page, sources_before: list[str]) -> None:
-    """Move the first slider with the keyboard, right and, if it sat at its maximum, left, until an image changes."""
-    handle = page.locator(".widget-slider .noUi-handle").first
+def move_slider_beside(page, index: int) -> None:
+    """Move, with the keyboard, the first slider beside widget image `index` (in its row, as LatentExplorer lays it
+    out; else the page's first slider): right and, if it sat at its maximum, left, until that image changes."""
+    image = page.locator("img.widget-image").nth(index)
+    handles = image.locator("xpath=ancestor::div[contains(@class, 'widget-hbox')][1]").locator(".noUi-handle")
+    handle = handles.first if handles.count() else page.locator(".widget-slider .noUi-handle").first
     handle.scroll_into_view_if_needed()
+    before = image.get_attribute("src")
     for key in ("ArrowRight", "ArrowLeft"):
         handle.focus()
         for _ in range(30):
             handle.press(key)
         try:
-            page.wait_for_function("before => Array.from(document.querySelectorAll('img.widget-image'))"
-                                   ".some((image, i) => image.src !== before[i])", arg=sources_before, timeout=30_000)
+            page.wait_for_function("([index, before]) => document.querySelectorAll('img.widget-image')[index].src "
+                                   "!== before", arg=[index, before], timeout=30_000)
             return
         except Exception:  # noqa: BLE001 - Playwright's TimeoutError: try the other direction
             continue
-    pytest.fail("moving the first slider both ways redrew no image")
+    pytest.fail(f"moving the slider beside widget image {index} both ways did not redraw it")
 
 
 def test_slider_redraws_the_decoded_image(tmp_path):
@@ -176,7 +175,7 @@ def test_slider_redraws_the_decoded_image(tmp_path):
         page.wait_for_function("document.querySelector('img.widget-image').naturalWidth > 0", timeout=30_000)
         assert page.locator(".widget-slider").count() == 2, "both sliders render (ipywidgets 8 in JupyterLab 4)"
         pixels_before = image.screenshot()
-        move_first_slider(page, widget_image_sources(page))
+        move_slider_beside(page, 0)
         page.wait_for_timeout(500)
         pixels_after = image.screenshot()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -213,8 +212,8 @@ def test_notebook_explorer_redraws_in_jupyterlab(notebook, tmp_path):
     committed = sorted(p.name for p in checkpoints.iterdir())
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shots = {when: ARTIFACTS / f"{notebook.stem}_{when}.png" for when in ("before", "after", "failed")}
-    for shot in shots.values():
-        shot.unlink(missing_ok=True)
+    for shot in ARTIFACTS.glob(f"{notebook.stem}_*.png"):
+        shot.unlink()
     started = time.perf_counter()
     with jupyterlab_server(tmp_path, env={"VAE_DATA_DIR": str(data_root)}) as (base_url, token), \
             chromium_page(viewport_width=1700) as page:
@@ -236,17 +235,22 @@ def test_notebook_explorer_redraws_in_jupyterlab(notebook, tmp_path):
         page.wait_for_function(f"!{CELL_QUEUED} || {TRACEBACK_SHOWN}", timeout=NOTEBOOK_TIMEOUT_S * 1000, polling=2000)
         assert not page.evaluate(TRACEBACK_SHOWN), f"{notebook.name}: a cell after the explorer failed"
         ran_s = time.perf_counter() - started
-        image = page.locator("img.widget-image").first
-        explorer = page.locator(".jp-OutputArea-output", has=page.locator("img.widget-image")).first
-        explorer.scroll_into_view_if_needed()
+        outputs = page.locator(".jp-OutputArea-output", has=page.locator("img.widget-image"))
+        outputs.first.scroll_into_view_if_needed()
         page.wait_for_timeout(500)
         assert page.locator(".widget-slider").count() >= 1, "the explorer's sliders render"
-        sources_before, pixels_before = widget_image_sources(page), explorer.screenshot(path=str(shots["before"]))
-        move_first_slider(page, sources_before)
+        images = page.locator("img.widget-image")
+        pixels_before = [images.nth(i).screenshot() for i in range(images.count())]
+        for k in range(outputs.count()):
+            outputs.nth(k).screenshot(path=str(shots["before"]).replace(".png", f"_{k}.png" if k else ".png"))
+        for i in range(images.count()):  # every explorer: a slider beside each image redraws it
+            move_slider_beside(page, i)
         page.wait_for_timeout(500)
-        pixels_after = explorer.screenshot(path=str(shots["after"]))
-        assert image.is_visible()
+        pixels_after = [images.nth(i).screenshot() for i in range(images.count())]
+        for k in range(outputs.count()):
+            outputs.nth(k).screenshot(path=str(shots["after"]).replace(".png", f"_{k}.png" if k else ".png"))
     print(f"{notebook.stem}: ran in JupyterLab in {ran_s:.0f} s; screenshots {shots['before']} and {shots['after']}")
-    assert pixels_after != pixels_before, "the decoded image changed on screen after moving the slider"
+    unchanged = [i for i, (before, after) in enumerate(zip(pixels_before, pixels_after)) if before == after]
+    assert not unchanged, f"widget images {unchanged} looked the same on screen after moving their sliders"
     assert sorted(p.name for p in checkpoints.iterdir()) == committed, \
         "the notebook trained or cached something new: it did not run from the committed checkpoints alone"
