@@ -1,8 +1,9 @@
 """The latent explorers in a real JupyterLab, driven in headless Chromium: moving a slider redraws the decoded image.
 
 A toy explorer checks the widget stack (ipywidgets 8 in JupyterLab 4); then each notebook with an explorer is opened
-from a copy, run from the committed checkpoints, and one of its sliders moved. Screenshots are kept under
-build/test-artifacts/browser/. Without Debian's chromium these tests are skipped, with the reason in the summary.
+from a copy, run from the committed checkpoints (Run All), and a slider beside each of its images moved.
+Screenshots are kept under build/test-artifacts/browser/. Without Debian's chromium these tests are skipped, with
+the reason in the summary.
 """
 from __future__ import annotations
 
@@ -221,7 +222,8 @@ def test_notebook_explorer_redraws_in_jupyterlab(notebook, tmp_path):
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
         try:
-            page.wait_for_function(f"{TRACEBACK_SHOWN} || {IMAGE_SHOWN}", timeout=NOTEBOOK_TIMEOUT_S * 1000, polling=2000)
+            page.wait_for_function(f"{TRACEBACK_SHOWN} || {IMAGE_SHOWN}", timeout=NOTEBOOK_TIMEOUT_S * 1000,
+                                   polling=2000)
         except Exception:
             page.screenshot(path=str(shots["failed"]))
             raise

@@ -75,7 +75,8 @@ def test_every_link_resolves_offline_and_every_image_is_embedded(site):
         images = [value for tag, name, value, _ in page.links if tag == "img"]
         assert images, f"{path.name} shows no image"
         for image in images:
-            assert image.startswith("data:image/") and ";base64," in image, f"{path.name}: <img> not embedded: {image[:80]}"
+            assert image.startswith("data:image/") and ";base64," in image, \
+                f"{path.name}: <img> not embedded: {image[:80]}"
         for tag, name, value, attributes in page.links:
             target, _, fragment = value.partition("#")
             if value.startswith("data:"):

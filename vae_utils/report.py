@@ -11,6 +11,7 @@ import argparse
 import base64
 import html
 import json
+import mimetypes
 import sys
 import time
 from pathlib import Path
@@ -38,7 +39,9 @@ PAGE_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {{ mathjax(resources.mathjax_url) | replace('<script src=', '<script async src=') }}
 {%- endblock html_head_js_mathjax -%}
 {%- block extra_css -%}
-<style>.vae-site-nav { font-family: var(--jp-ui-font-family); font-size: var(--jp-ui-font-size1); padding: 0.5rem 1rem; }</style>
+<style>
+.vae-site-nav { font-family: var(--jp-ui-font-family); font-size: var(--jp-ui-font-size1); padding: 0.5rem 1rem; }
+</style>
 {%- endblock extra_css -%}
 {%- block body_header -%}
 {{ super() }}
@@ -84,8 +87,9 @@ def _widget_still(model_id: str, state: dict) -> str:
 
     walk(model_id)
     still = "".join(images) + "".join(f"<div>{c}</div>" for c in controls)
-    return (f'<div class="vae-widget-still">{still}<p><em>An interactive explorer: in JupyterLab (<code>make lab</code>) '
-            "its sliders redraw the image live; this static page shows where it started.</em></p></div>")
+    return (f'<div class="vae-widget-still">{still}<p><em>An interactive explorer: in JupyterLab '
+            "(<code>make lab</code>) its sliders redraw the image live; this static page shows where it started."
+            "</em></p></div>")
 
 
 class WidgetStillPreprocessor(Preprocessor):
@@ -107,7 +111,8 @@ class WidgetStillPreprocessor(Preprocessor):
 def page_exporter() -> HTMLExporter:
     """nbconvert's HTML exporter (lab template) for one site page: `hide-input` inputs and papermill's
     injected-parameters cells removed, images embedded, widgets as stills."""
-    exporter = HTMLExporter(template_name="lab", embed_images=True, extra_loaders=[DictLoader({"vae_site.html.j2": PAGE_TEMPLATE})])
+    exporter = HTMLExporter(template_name="lab", embed_images=True,
+                            extra_loaders=[DictLoader({"vae_site.html.j2": PAGE_TEMPLATE})])
     exporter.template_file = "vae_site.html.j2"
     # papermill's injected-parameters cell holds the paths of the machine that ran the notebook, nothing to read.
     exporter.register_preprocessor(TagRemovePreprocessor(remove_input_tags={"hide-input"},
@@ -131,9 +136,9 @@ def title_and_question(notebook: nbformat.NotebookNode) -> tuple[str, str]:
 
 
 def data_uri(path: Path) -> str:
-    """A file as a base64 data URI (PNG, JPEG, SVG or GIF by its suffix)."""
-    kinds = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml", ".gif": "image/gif"}
-    return f"data:{kinds.get(path.suffix.lower(), 'application/octet-stream')};base64," + base64.b64encode(path.read_bytes()).decode()
+    """A file as a base64 data URI, its media type guessed from its suffix."""
+    media_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    return f"data:{media_type};base64," + base64.b64encode(path.read_bytes()).decode()
 
 
 def headline(repo_root: Path, name: str) -> dict:
