@@ -71,9 +71,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def jupyterlab_server(root_dir: Path, env: dict[str, str] | None = None) -> Iterator[str]:
-    """A JupyterLab server on a free localhost port serving `root_dir`, with a token; yields its base URL (with the
-    token as a query) and stops it at the end."""
+def jupyterlab_server(root_dir: Path, env: dict[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """A JupyterLab server on a free localhost port serving `root_dir`, with a token (`env` added to its
+    environment); yields (its base URL, the token) and stops it at the end."""
     port, token = free_port(), os.urandom(12).hex()
     # Lab settings and workspaces of its own: every cell attached to the page (no windowing), nothing written to ~.
     settings = root_dir / ".lab-settings"
@@ -157,7 +157,7 @@ def move_slider_beside(page, index: int) -> None:
             page.wait_for_function("([index, before]) => document.querySelectorAll('img.widget-image')[index].src "
                                    "!== before", arg=[index, before], timeout=30_000)
             return
-        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: try the other direction
+        except pytest.importorskip("playwright.sync_api").TimeoutError:  # try the other direction
             continue
     pytest.fail(f"moving the slider beside widget image {index} both ways did not redraw it")
 
