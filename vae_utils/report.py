@@ -78,10 +78,11 @@ def _widget_still(model_id: str, state: dict) -> str:
                                   f'{buffer["data"]}">')
         elif name in ("HTMLModel", "LabelModel") and values.get("value"):
             controls.append(str(values["value"]) if name == "HTMLModel" else html.escape(str(values["value"])))
-        elif "SliderModel" in name:
-            low, value, high = (values.get(key, 0) for key in ("min", "value", "max"))
-            controls.append(f'{html.escape(str(values.get("description", "")))} = {value:.2f} '
-                            f'(slider from {low:g} to {high:g})')
+        elif "Slider" in name:
+            value = values.get("value")
+            shown = f"{value:.2f}" if isinstance(value, float) else html.escape(str(value))
+            span = f" (slider from {values['min']:g} to {values['max']:g})" if "min" in values and "max" in values else ""
+            controls.append(f'{html.escape(str(values.get("description", "")))} = {shown}{span}')
         for child in values.get("children", []):
             walk(str(child).removeprefix("IPY_MODEL_"))
 
