@@ -1,7 +1,8 @@
 # Two commands do all set-up on a fresh machine:
-#   make run    executes the whole collection with papermill (full profile), writing notebooks, figures, results
+#   make run    executes the whole collection with papermill (full profile), writing notebooks, figures, results,
+#               then the HTML site (build/site/index.html)
 #   make test   runs the unit tests, the smoke run of every notebook and nbval on the committed notebooks
-# Both create .venv and install the project into it on first use.
+# Both create .venv and install the project into it on first use. `make report` rebuilds only the site, in seconds.
 
 VENV := .venv
 PYTHON := $(VENV)/bin/python
@@ -12,7 +13,7 @@ ifneq ($(wildcard ../shared/data),)
 export VAE_DATA_DIR ?= $(abspath ../shared/data)
 endif
 
-.PHONY: run test unit smoke nbval lab bench clean
+.PHONY: run report test unit smoke nbval lab bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -22,6 +23,10 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(PYTHON) -m vae_utils.run --profile full
+	$(PYTHON) -m vae_utils.report
+
+report: $(STAMP)
+	$(PYTHON) -m vae_utils.report
 
 # One session: the unit, notebook and browser tests, then nbval on the committed notebooks, then a check that
 # nothing in the checkout changed (tests write under temporary folders; see tests/conftest.py).
