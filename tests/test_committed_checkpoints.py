@@ -25,3 +25,16 @@ def test_iwae_bound_is_above_the_elbo_and_rises_with_k(prefix, data_root):
     assert bounds[0] < bounds[1] < bounds[2]
     assert bounds[2] > elbo + 0.5
     assert -120 < bounds[2] < -80  # a trained binarised-MNIST VAE, not a fresh network (about -540 nats)
+
+
+@pytest.mark.parametrize("prefix", ["03_mlp_vae_z128_s0", "03_conv_vae_z128_s0"])
+def test_cifar_vae_is_a_density_model_with_a_sensible_bits_per_dim(prefix, data_root):
+    model = load_trained(committed(prefix), device="cpu")
+    images = data.load_dataset("cifar10", "test", data_root).images[:50]
+    scale = model.log_scale.item()
+    assert -4.0 < scale < -1.0  # a learned sigma of a few to tens of grey levels, not the initial 1
+    elbo = metrics.evaluate_elbo(model, images, likelihood="discretized_gaussian", gaussian_log_scale=scale)["elbo"]
+    bounds = [metrics.iwae_bound(model, images, k=k, likelihood="discretized_gaussian", gaussian_log_scale=scale,
+                                 batch_size=50, chunk=50).mean().item() for k in (1, 20)]
+    assert abs(bounds[0] - elbo) < 20.0 and bounds[1] > bounds[0]
+    assert 3.0 < metrics.bits_per_dim(-bounds[1], 3072) < 8.0  # between the best published models and raw bytes

@@ -89,3 +89,16 @@ def test_binarize_is_seeded_and_binary():
     a, b = data.binarize(toy, seed=1), data.binarize(toy, seed=1)
     assert torch.equal(a.images, b.images) and set(a.images.unique().tolist()) <= {0, 255}
     assert 0.3 < (a.images == 255).float().mean() < 0.7 and a.description["binarized_seed"] == 1
+
+
+def test_greyscale_is_the_bt601_luma():
+    images = torch.zeros(3, 3, 2, 2, dtype=torch.uint8)
+    images[0] = 200                      # a grey image stays the same grey
+    images[1, 0] = 255                   # pure red -> 0.299 * 255 = 76.2
+    images[2, 1] = 255                   # pure green -> 0.587 * 255 = 149.7
+    grey = data.to_greyscale(data.ImageTensors(images, torch.zeros(3, dtype=torch.long), {"dataset": "toy"}))
+    assert grey.images.shape == (3, 1, 2, 2) and grey.images.dtype == torch.uint8
+    assert grey.images[:, 0, 0, 0].tolist() == [200, 76, 150]
+    assert grey.description == {"dataset": "toy", "greyscale": "bt601"}
+    with pytest.raises(ValueError, match="colour images"):
+        data.to_greyscale(grey)

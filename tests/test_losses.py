@@ -79,3 +79,33 @@ def test_plain_autoencoder_has_no_kl_and_unknown_likelihood_is_refused():
     assert terms["kl"] == 0 and torch.allclose(terms["loss"], terms["recon"])
     with pytest.raises(ValueError, match="bernoulli, gaussian"):
         losses.elbo_terms(output, x, likelihood="laplace")
+
+
+@pytest.mark.parametrize("mean,log_scale", [(0.5, -3.0), (0.0, -6.0), (1.0, 0.0), (0.3, -8.0), (0.97, 1.5)])
+def test_discretized_gaussian_is_a_distribution_over_the_256_levels(mean, log_scale):
+    levels = (torch.arange(256, dtype=torch.float64) / 255).view(256, 1)
+    log_p = losses.discretized_gaussian_log_likelihood(torch.full_like(levels, mean), levels, log_scale)
+    assert log_p.shape == (256,) and (log_p <= 0).all()
+    assert log_p.exp().sum().item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_discretized_gaussian_by_hand():
+    # a bin of width 1/255 centred on the mean, sigma = 1/255: P = Phi(0.5) - Phi(-0.5) = 0.38292
+    x = torch.full((1, 1), 128 / 255, dtype=torch.float64)
+    log_p = losses.discretized_gaussian_log_likelihood(x, x, math.log(1 / 255))
+    assert log_p.exp().item() == pytest.approx(0.38292492, rel=1e-5)
+    # the edge levels take the tails: level 0 with the mean at the first bin's upper edge has P = 1/2
+    zero = torch.zeros(1, 1)
+    assert losses.discretized_gaussian_log_likelihood(zero + 0.5 / 255, zero, -2.0).exp().item() == pytest.approx(0.5, abs=1e-6)
+    # summed over pixels: two identical pixels give twice the log-probability
+    assert losses.discretized_gaussian_log_likelihood(x.repeat(1, 2), x.repeat(1, 2), math.log(1 / 255)).item() == \
+        pytest.approx(2 * log_p.item(), rel=1e-6)
+
+
+def test_discretized_gaussian_is_finite_with_gradients_far_in_the_tails():
+    mean = torch.tensor([[0.0, 1.0]], requires_grad=True)
+    x = torch.tensor([[1.0, 0.0]])
+    log_p = losses.discretized_gaussian_log_likelihood(mean, x, -7.0)
+    log_p.backward()
+    assert torch.isfinite(log_p).all() and torch.isfinite(mean.grad).all()
+    assert losses.log_likelihood(torch.zeros(1, 3), torch.full((1, 3), 0.5), "discretized_gaussian", -2.0).shape == (1,)

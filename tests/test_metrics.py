@@ -104,3 +104,59 @@ def test_paired_difference_mean_and_standard_error():
     assert gap["difference"] == pytest.approx(3.5) and gap["stderr"] == pytest.approx((5 / 3) ** 0.5 / 2) and gap["pairs"] == 4
     with pytest.raises(ValueError, match="equal-length"):
         metrics.paired_difference(torch.ones(3), torch.ones(4))
+
+
+def test_bits_per_dim_of_a_discretized_gaussian_worked_by_hand():
+    from vae_utils.losses import discretized_gaussian_log_likelihood
+    # sigma = 1/255 centred on every pixel: -log2 P = -log2(0.38292) = 1.3848 bits per value, whatever the size
+    x = torch.full((1, 3, 4, 4), 100 / 255, dtype=torch.float64)
+    nll = -discretized_gaussian_log_likelihood(x, x, math.log(1 / 255))
+    assert metrics.bits_per_dim(nll, 48).item() == pytest.approx(-math.log2(0.38292492), rel=1e-5)
+    # a uniform distribution over 256 levels costs 8 bits per value
+    assert metrics.bits_per_dim(48 * math.log(256), 48) == pytest.approx(8.0)
+
+
+def test_lab_and_delta_e_by_hand():
+    white, black = torch.ones(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)
+    assert metrics.rgb_to_lab(white)[0, :, 0, 0].tolist() == pytest.approx([100.0, 0.0, 0.0], abs=0.01)
+    assert metrics.rgb_to_lab(black)[0, :, 0, 0].tolist() == pytest.approx([0.0, 0.0, 0.0], abs=0.01)
+    red = torch.zeros(1, 3, 2, 2)
+    red[:, 0] = 1.0
+    assert metrics.rgb_to_lab(red)[0, :, 0, 0].tolist() == pytest.approx([53.24, 80.09, 67.20], abs=0.05)
+    images = torch.rand(4, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    assert metrics.delta_e(images, images).tolist() == [0.0] * 4
+    assert metrics.delta_e(white, black).item() == pytest.approx(100.0, abs=0.01)
+    assert metrics.rgb_to_lab((images * 255).round().to(torch.uint8)).shape == (4, 3, 8, 8)
+    with pytest.raises(ValueError, match="colour images"):
+        metrics.rgb_to_lab(torch.rand(1, 1, 4, 4))
+
+
+def test_colour_shift_sees_a_tint_but_not_a_blur():
+    g = torch.Generator().manual_seed(0)
+    images = torch.rand(8, 3, 16, 16, generator=g) * 0.5 + 0.25
+    same = metrics.colour_shift(images, images)
+    assert same["mean_colour_delta_e"] == 0.0 and same["pixel_delta_e"] == 0.0 and same["r_shift"] == 0.0
+    tinted = images.clone()
+    tinted[:, 0] += 0.1  # redder by 25.5 levels
+    shift = metrics.colour_shift(tinted, images)
+    assert shift["r_shift"] == pytest.approx(25.5, abs=1e-3) and shift["g_shift"] == pytest.approx(0.0, abs=1e-4)
+    assert shift["mean_colour_delta_e"] > 2.3
+    blurred = torch.nn.functional.avg_pool2d(images, 3, stride=1, padding=1, count_include_pad=False)
+    blur = metrics.colour_shift(blurred, images)
+    assert blur["mean_colour_delta_e"] < 0.2 * blur["pixel_delta_e"]
+
+
+def test_blur_scores_are_one_for_the_reference_and_lower_when_blurred():
+    images = torch.rand(8, 3, 16, 16, generator=torch.Generator().manual_seed(1))
+    assert metrics.blur_scores(images, images) == pytest.approx({"laplacian_ratio": 1.0, "high_frequency_ratio": 1.0})
+    blurred = torch.nn.functional.avg_pool2d(images, 3, stride=1, padding=1)
+    scores = metrics.blur_scores(blurred, images)
+    assert scores["laplacian_ratio"] < 0.5 and scores["high_frequency_ratio"] < 0.5
+
+
+def test_encoder_extremes(trained_vae, mnist_small):
+    _, test = mnist_small
+    extremes = metrics.encoder_extremes(trained_vae, test.images[:50])
+    assert extremes["min_logvar"] <= extremes["max_logvar"] and extremes["max_abs_mu"] >= 0
+    mu, logvar = trained_vae.encode(test.as_float()[:50])
+    assert extremes["max_logvar"] == pytest.approx(logvar.max().item())

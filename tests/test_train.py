@@ -192,3 +192,26 @@ def test_classifier_learns_and_is_cached(tmp_path):
     run = fit_classifier(TrainConfig(epochs=3, batch_size=32), data, data, name="c", checkpoint_dir=tmp_path, progress=False)
     assert run.history["val_accuracy"][-1] == 1.0 and classifier_accuracy(run.model, data) == 1.0
     assert fit_classifier(TrainConfig(epochs=3, batch_size=32), data, data, name="c", checkpoint_dir=tmp_path).from_cache
+
+
+def test_training_run_record_keeps_the_history_up_to_a_divergence_and_caches_it(tmp_path, monkeypatch):
+    from vae_utils.train import training_run_record
+    # sigma = exp(-1000) underflows to 0: the loss is infinite on the first step
+    diverging = TrainConfig(epochs=2, likelihood="gaussian", gaussian_log_scale=-1000.0)
+    record = training_run_record(SPEC, diverging, toy_images(), name="nan", checkpoint_dir=tmp_path, progress=False)
+    assert record["diverged"] and "epoch 1, step 1" in record["message"] and record["epochs_finished"] == 0
+    assert not list(tmp_path.glob("*.pt")) and len(list(tmp_path.glob("*.run.json"))) == 1
+    stable = TrainConfig(epochs=2, batch_size=64)
+    record = training_run_record(SPEC, stable, toy_images(), name="ok", checkpoint_dir=tmp_path, progress=False)
+    assert not record["diverged"] and record["epochs_finished"] == 2 and len(record["history"]["train_loss"]) == 2
+    monkeypatch.setattr(train_module, "fit", lambda *a, **k: pytest.fail("a cached record must not train again"))
+    assert training_run_record(SPEC, stable, toy_images(), name="ok", checkpoint_dir=tmp_path, progress=False) == record
+    assert not list(tmp_path.glob("*.pt"))
+
+
+def test_a_learned_scale_starts_where_the_config_says(tmp_path):
+    config = TrainConfig(epochs=1, likelihood="discretized_gaussian", gaussian_log_scale=None, initial_log_scale=-2.0,
+                         learning_rate=1e-6)
+    run = fit(SPEC, config, toy_images(), name="start", checkpoint_dir=tmp_path, progress=False)
+    assert run.model.log_scale.item() == pytest.approx(-2.0, abs=1e-2)
+    assert "initial_log_scale" not in str(train_module.run_config(SPEC, TrainConfig(), toy_images(), None))

@@ -49,3 +49,21 @@ def test_the_notebooks_explorers_redraw_from_their_committed_decoders(prefix, di
     before = explorer.image.value
     explorer.sliders[0].value = 2.5
     assert bytes(explorer.image.value).startswith(b"\x89PNG") and bytes(explorer.image.value) != bytes(before)
+
+
+def test_reconstruction_explorer_redraws_and_scores_the_chosen_image_and_model():
+    from vae_utils.widgets import ReconstructionExplorer
+    images = torch.rand(5, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    models = {"identity": lambda x: x, "grey": lambda x: torch.full_like(x, 0.5)}
+    score = lambda recon, original: {"mse": (recon - original).pow(2).mean().item()}
+    explorer = ReconstructionExplorer(images, models, score, start=2)
+    assert explorer.index.value == 2 and explorer.model.value == "identity"
+    assert explorer.update() == {"mse": 0.0} and bytes(explorer.image.value).startswith(b"\x89PNG")
+    before = explorer.image.value
+    explorer.model.value = "grey"  # the observer redraws, as in JupyterLab
+    assert explorer.image.value != before and "mse" in explorer.scores.value
+    assert explorer.update()["mse"] == pytest.approx((images[2] - 0.5).pow(2).mean().item())
+    explorer.index.value = 4
+    assert explorer.update()["mse"] == pytest.approx((images[4] - 0.5).pow(2).mean().item())
+    with pytest.raises(ValueError, match="start must be"):
+        ReconstructionExplorer(images, models, score, start=9)

@@ -198,6 +198,18 @@ def split_off(data: ImageTensors, held_out: int, seed: int = 0) -> tuple[ImageTe
     )
 
 
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)  # ITU-R BT.601, the weights of PIL's convert("L")
+
+
+def to_greyscale(data: ImageTensors) -> ImageTensors:
+    """Colour images (N, 3, H, W) -> one grey channel (N, 1, H, W), uint8, as the luma 0.299 R + 0.587 G + 0.114 B."""
+    if data.images.shape[1] != 3:
+        raise ValueError(f"to_greyscale needs colour images (N, 3, H, W), got {tuple(data.images.shape)}")
+    weights = torch.tensor(LUMA_WEIGHTS).view(1, 3, 1, 1)
+    grey = (data.images.float() * weights).sum(1, keepdim=True).round().clamp(0, 255).to(torch.uint8)
+    return ImageTensors(grey, data.labels, {**data.description, "greyscale": "bt601"})
+
+
 def binarize(data: ImageTensors, seed: int = 0) -> ImageTensors:
     """Each pixel set to 255 with probability intensity/255, else 0, drawn once with a seed (a fixed binarised
     test set, the standard for comparing likelihoods on binarised MNIST)."""

@@ -11,7 +11,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-LIKELIHOODS = ("bernoulli", "gaussian")
+LIKELIHOODS = ("bernoulli", "gaussian", "discretized_gaussian")
+PIXEL_LEVELS = 256
 REDUCTIONS = ("none", "mean", "sum")
 
 
@@ -29,6 +30,30 @@ def gaussian_log_likelihood(mean: torch.Tensor, x: torch.Tensor, log_scale: torc
     log_scale = torch.as_tensor(log_scale, dtype=mean.dtype, device=mean.device)
     per_pixel = -0.5 * ((x - mean) * torch.exp(-log_scale)) ** 2 - log_scale - 0.5 * math.log(2 * math.pi)
     return per_pixel.expand_as(x).flatten(1).sum(1)
+
+
+def discretized_gaussian_log_likelihood(mean: torch.Tensor, x: torch.Tensor, log_scale: torch.Tensor | float = 0.0,
+                                       levels: int = PIXEL_LEVELS) -> torch.Tensor:
+    """log P(x|z) for 8-bit pixels: a Gaussian N(mean, sigma^2) integrated over each pixel's bin, summed over pixels.
+
+    x: (B, ...) in [0, 1] on the grid k / (levels - 1); mean: same shape; sigma = exp(log_scale). The bin of level k
+    is [x - h, x + h] with h = 1 / (2 (levels - 1)), the first bin reaching down to -inf and the last up to +inf, so
+    the probabilities of the `levels` values sum to 1: a real discrete distribution, whose -log is a code length.
+        P(x) = Phi((x + h - mean) / sigma) - Phi((x - h - mean) / sigma).
+    Returns (B,) nats (always <= 0)."""
+    log_scale = torch.as_tensor(log_scale, dtype=mean.dtype, device=mean.device)
+    half_bin = 0.5 / (levels - 1)
+    scale = torch.exp(log_scale)
+    upper = (x + half_bin - mean) / scale
+    lower = (x - half_bin - mean) / scale
+    # Phi(b) - Phi(a) loses every digit when both are near 1; by symmetry use Phi(-a) - Phi(-b) there.
+    flip = (upper + lower) > 0
+    high, low = torch.where(flip, -lower, upper), torch.where(flip, -upper, lower)
+    log_high, log_low = torch.special.log_ndtr(high), torch.special.log_ndtr(low)
+    inner = log_high + torch.log(-torch.expm1((log_low - log_high).clamp(max=-1e-12)))
+    first, last = x < half_bin, x > 1 - half_bin
+    per_pixel = torch.where(first, torch.special.log_ndtr(upper), torch.where(last, torch.special.log_ndtr(-lower), inner))
+    return per_pixel.flatten(1).sum(1)
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -49,11 +74,16 @@ def log_normal_diag(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> 
 
 
 def log_likelihood(logits: torch.Tensor, x: torch.Tensor, likelihood: str, gaussian_log_scale: torch.Tensor | float = 0.0) -> torch.Tensor:
-    """log p(x|z) per sample, (B,) nats, for a decoder that outputs logits; the Gaussian mean is sigmoid(logits)."""
+    """log p(x|z) per sample, (B,) nats, for a decoder that outputs logits; the Gaussian mean is sigmoid(logits).
+
+    'gaussian' is a density on the real line (not a probability of 8-bit pixels); 'discretized_gaussian' is the
+    probability of the 256 pixel levels (see discretized_gaussian_log_likelihood)."""
     if likelihood == "bernoulli":
         return bernoulli_log_likelihood(logits, x)
     if likelihood == "gaussian":
         return gaussian_log_likelihood(torch.sigmoid(logits), x, gaussian_log_scale)
+    if likelihood == "discretized_gaussian":
+        return discretized_gaussian_log_likelihood(torch.sigmoid(logits), x, gaussian_log_scale)
     raise ValueError(f"Unknown likelihood {likelihood!r}; choose one of {', '.join(LIKELIHOODS)}.")
 
 

@@ -14,7 +14,8 @@ from .models import Autoencoder, VAE
 __all__ = ["evaluate_elbo", "iwae_bound", "active_units", "codes", "reconstructions", "mse_per_pixel",
            "laplacian_variance", "high_frequency_share", "bits_per_dim", "nearest_neighbour_mse",
            "reconstruction_summary", "knn_accuracy", "knn_predict", "kl_per_dimension",
-           "iwae_estimate", "sample_quality", "paired_difference"]
+           "iwae_estimate", "sample_quality", "paired_difference", "rgb_to_lab", "delta_e", "colour_shift",
+           "encoder_extremes", "blur_scores"]
 
 LAPLACIAN_KERNEL = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
@@ -224,3 +225,57 @@ def paired_difference(a: torch.Tensor, b: torch.Tensor) -> dict[str, float]:
         raise ValueError(f"need two equal-length 1-d tensors of at least 2 values, got {tuple(a.shape)} and {tuple(b.shape)}")
     gap = (a - b).double()
     return {"difference": gap.mean().item(), "stderr": (gap.std() / math.sqrt(len(gap))).item(), "pairs": len(gap)}
+
+
+def rgb_to_lab(images: torch.Tensor) -> torch.Tensor:
+    """sRGB images (N, 3, H, W) in [0, 1] (or uint8) -> CIELAB (N, 3, H, W) under the D65 white point.
+
+    L runs 0 (black) to 100 (white); a and b are the green-red and blue-yellow axes."""
+    rgb = _floats(images, images.device)
+    if rgb.ndim != 4 or rgb.shape[1] != 3:
+        raise ValueError(f"expected colour images (N, 3, H, W), got shape {tuple(rgb.shape)}")
+    linear = torch.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055).pow(2.4))
+    to_xyz = torch.tensor([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                           [0.0193339, 0.1191920, 0.9503041]], device=rgb.device)
+    white = torch.tensor([0.95047, 1.0, 1.08883], device=rgb.device).view(1, 3, 1, 1)
+    xyz = torch.einsum("ij,njhw->nihw", to_xyz, linear) / white
+    epsilon, kappa = 216 / 24389, 24389 / 27
+    f = torch.where(xyz > epsilon, xyz.clamp_min(1e-12).pow(1 / 3), (kappa * xyz + 16) / 116)
+    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], dim=1)
+
+
+def delta_e(first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+    """Mean colour difference per pixel, CIE76 Delta E (Euclidean distance in CIELAB), of each image pair, (N,).
+
+    About 2.3 is a just-noticeable difference; it counts both blur and colour shifts."""
+    return (rgb_to_lab(first) - rgb_to_lab(second)).pow(2).sum(1).sqrt().flatten(1).mean(1)
+
+
+def colour_shift(images: torch.Tensor, references: torch.Tensor) -> dict[str, float]:
+    """How far the colours of `images` moved from `references` (both (N, 3, H, W) in [0, 1], paired), averaged
+    over the images: `mean_colour_delta_e`, the Delta E between each image's average Lab colour and its
+    reference's (blind to blur, which moves pixels but hardly the average); `pixel_delta_e`, the mean per-pixel
+    Delta E (blur and colour together); and the mean signed error of the R, G and B channels in 0-255 units."""
+    lab, lab_ref = rgb_to_lab(images).mean(dim=(2, 3)), rgb_to_lab(references).mean(dim=(2, 3))
+    signed = (_floats(images, images.device) - _floats(references, images.device)).mean(dim=(0, 2, 3)) * 255
+    return {"mean_colour_delta_e": (lab - lab_ref).pow(2).sum(1).sqrt().mean().item(),
+            "pixel_delta_e": delta_e(images, references).mean().item(),
+            **{f"{channel}_shift": value for channel, value in zip("rgb", signed.tolist())}}
+
+
+@torch.no_grad()
+def encoder_extremes(model: VAE, images: torch.Tensor) -> dict[str, float]:
+    """The largest and smallest posterior log-variance, the largest |mean| and the largest |decoder logit| over
+    `images`: where a VAE's numbers head before exp(logvar) or a loss overflows."""
+    x = _floats(images, _device(model))
+    mu, logvar = model.encode(x)
+    logits = model.decode(mu)
+    return {"max_logvar": logvar.max().item(), "min_logvar": logvar.min().item(),
+            "max_abs_mu": mu.abs().max().item(), "max_abs_logit": logits.abs().max().item()}
+
+
+def blur_scores(images: torch.Tensor, references: torch.Tensor) -> dict[str, float]:
+    """Both blur measures of a set of images as ratios to the same measure on `references` (1 = as sharp as the
+    reference set; lower is blurrier): Laplacian variance and share of spectral energy above 0.25 cycles/pixel."""
+    return {"laplacian_ratio": (laplacian_variance(images).mean() / laplacian_variance(references).mean()).item(),
+            "high_frequency_ratio": (high_frequency_share(images).mean() / high_frequency_share(references).mean()).item()}

@@ -151,3 +151,21 @@ def interpolation_strip(rows: Mapping[str, torch.Tensor], alphas: Sequence[float
     axes[-1].set_xticks([width * (i + 0.5) for i in range(len(alphas))], [f"{a:.2f}" for a in alphas])
     axes[-1].set_xlabel("α (0: first image, 1: second)")
     finish(fig, name)
+
+
+def grouped_bar_chart(groups: Mapping[str, Mapping[str, float]], title: str, ylabel: str, name: str | None = None,
+                      reference: float | None = None, reference_label: str = "") -> None:
+    """Bars in groups: groups maps a group label (e.g. an image set) to {series label: value} (e.g. one value per
+    measure), every group with the same series; an optional horizontal reference line."""
+    series = list(next(iter(groups.values())))
+    width = 0.8 / len(series)
+    positions = np.arange(len(groups))
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(groups)), 3.8))
+    for i, label in enumerate(series):
+        ax.bar(positions + (i - (len(series) - 1) / 2) * width, [values[label] for values in groups.values()], width, label=label)
+    if reference is not None:
+        ax.axhline(reference, color="tab:red", ls="--", label=reference_label)
+    ax.set_xticks(positions, list(groups), rotation=30, ha="right")
+    ax.set(title=title, ylabel=ylabel)
+    ax.legend(fontsize=8)
+    finish(fig, name)

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoints import checkpoint_path, compact_state, load_checkpoint, save_checkpoint
+from .checkpoints import cached_json, checkpoint_path, compact_state, load_checkpoint, save_checkpoint
 from .data import ImageTensors, iterate_batches, to_float
 from .losses import LIKELIHOODS, elbo_terms, evaluate_elbo
 from .models import Autoencoder, ModelSpec, build_classifier, build_model, has_convolutions, non_default_fields
@@ -21,7 +21,9 @@ from .models import Autoencoder, ModelSpec, build_classifier, build_model, has_c
 @dataclass(frozen=True)
 class TrainConfig:
     """How to train. gaussian_log_scale: log sigma of a Gaussian decoder, fixed (a float) or learned (None);
-    binarize: draw each training pixel from Bernoulli(intensity) anew every batch (dynamic binarisation).
+    binarize: draw each training pixel from Bernoulli(intensity) anew every batch (dynamic binarisation);
+    initial_log_scale: where a learned log sigma starts (Adam moves it by about learning_rate per step, so a start
+    far from its optimum would take thousands of steps to get there).
     A new field must default to the old behaviour: fields at their defaults stay out of checkpoint keys."""
 
     epochs: int = 10
@@ -32,6 +34,7 @@ class TrainConfig:
     beta: float = 1.0
     gaussian_log_scale: float | None = 0.0
     binarize: bool = False
+    initial_log_scale: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs <= 0:
@@ -142,7 +145,7 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
     seed_everything(config.seed)
     model = build_model(spec)
     if config.gaussian_log_scale is None:
-        model.register_parameter("log_scale", torch.nn.Parameter(torch.zeros(())))
+        model.register_parameter("log_scale", torch.nn.Parameter(torch.tensor(float(config.initial_log_scale))))
 
     state = None if retrain else load_checkpoint(path, key_config)
     if state is not None:
@@ -230,6 +233,35 @@ def saved_epochs(partial_path: str | Path) -> tuple[int, int]:
     state = torch.load(partial_path, map_location="cpu", weights_only=True)
     planned = json.loads(state["config_json"])["train"].get("epochs", TrainConfig.epochs)
     return int(state["epoch"]), int(planned)
+
+
+def training_run_record(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTensors | None = None, *,
+                        name: str, checkpoint_dir: str | Path = "checkpoints", retrain: bool = False,
+                        device: str | torch.device | None = None, progress: bool = True,
+                        monitor: Monitor | None = None) -> dict:
+    """Train like `fit`, keeping only what happened, not the weights: whether the loss stopped being finite,
+    fit's message, the epochs finished and the per-epoch history up to there (with the monitor's numbers).
+
+    For runs that may diverge (a NaN question) and must not be re-run on every notebook run: the record is
+    cached as JSON at `<checkpoint_dir>/<name>-<key>.run.json` (the key as fit's); retrain=True runs it again."""
+    key_config = run_config(spec, config, train, val, monitor)
+    weights = checkpoint_path(checkpoint_dir, name, key_config)
+
+    def attempt() -> dict:
+        try:
+            run = fit(spec, config, train, val, name=name, checkpoint_dir=checkpoint_dir, retrain=True,
+                      device=device, progress=progress, monitor=monitor)
+            record = {"diverged": False, "message": "", "history": run.history, "train_seconds": run.train_seconds}
+        except FloatingPointError as error:
+            state = load_checkpoint(weights.with_suffix(".partial.pt"), key_config) or {}
+            record = {"diverged": True, "message": str(error), "history": state.get("history", {}),
+                      "train_seconds": state.get("train_seconds", 0.0)}
+        weights.unlink(missing_ok=True)
+        weights.with_suffix(".partial.pt").unlink(missing_ok=True)
+        record["epochs_finished"] = len(record["history"].get("train_loss", []))
+        return record
+
+    return cached_json(weights.with_suffix(".run.json"), key_config, attempt, recompute=retrain)
 
 
 @dataclass

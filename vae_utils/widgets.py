@@ -55,3 +55,48 @@ class LatentExplorer:
         """Re-decode the current code into the image widget; returns the PNG bytes shown."""
         self.image.value = decode_to_png(self.decode, self.current_code(), self.scale)
         return self.image.value
+
+
+def images_to_png(images: torch.Tensor, scale: int = 6) -> bytes:
+    """A row of images (N, C, H, W) in [0, 1], enlarged `scale` times, as PNG bytes."""
+    images = images.detach().float().cpu()
+    if scale > 1:
+        images = torch.nn.functional.interpolate(images, scale_factor=scale, mode="nearest")
+    buffer = io.BytesIO()
+    save_image(images, buffer, format="png", nrow=len(images), padding=2, pad_value=1.0)
+    return buffer.getvalue()
+
+
+class ReconstructionExplorer:
+    """Pick a test image and a model: see the input beside its reconstruction, with scores under them.
+
+    images: (N, C, H, W) in [0, 1]; reconstruct: model name -> function (B, C, H, W) -> (B, C, H, W) in [0, 1];
+    score: (reconstruction, original) -> {name: value}, shown as text. Starts on image `start`, the first model."""
+
+    def __init__(self, images: torch.Tensor, reconstruct: dict[str, Callable[[torch.Tensor], torch.Tensor]],
+                 score: Callable[[torch.Tensor, torch.Tensor], dict[str, float]], start: int = 0, scale: int = 6,
+                 title: str = "reconstruction explorer"):
+        if not reconstruct:
+            raise ValueError("give at least one model to reconstruct with")
+        if not 0 <= start < len(images):
+            raise ValueError(f"start must be in 0..{len(images) - 1}, got {start}")
+        self.images, self.reconstruct, self.score, self.scale = images, reconstruct, score, scale
+        self.index = widgets.IntSlider(value=start, min=0, max=len(images) - 1, description="test image")
+        self.model = widgets.Dropdown(options=list(reconstruct), description="model")
+        self.image = widgets.Image(format="png", value=b"")
+        self.scores = widgets.HTML()
+        for control in (self.index, self.model):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HTML(f"<b>{title}</b> (left: input, right: reconstruction)"),
+                                    widgets.HBox([self.index, self.model]), self.image, self.scores])
+        self.update()
+
+    def update(self, change: dict | None = None) -> dict[str, float]:
+        """Reconstruct the chosen image with the chosen model, redraw, and return its scores."""
+        original = self.images[self.index.value:self.index.value + 1]
+        with torch.no_grad():
+            reconstruction = self.reconstruct[self.model.value](original)
+        self.image.value = images_to_png(torch.cat([original, reconstruction]), self.scale)
+        scores = self.score(reconstruction, original)
+        self.scores.value = " &nbsp; ".join(f"{name}: <b>{value:.4g}</b>" for name, value in scores.items())
+        return scores

@@ -1,0 +1,25 @@
+import math
+
+import pytest
+
+from vae_utils import stats
+
+
+def test_mean_std_by_hand():
+    assert stats.mean_std([1.0, 2.0, 3.0]) == pytest.approx((2.0, 1.0))
+    mean, std = stats.mean_std([5.0])
+    assert mean == 5.0 and math.isnan(std)
+    with pytest.raises(ValueError):
+        stats.mean_std([])
+
+
+def test_seed_summary_and_the_two_standard_error_rule():
+    a = stats.seed_summary([{"mse": 1.0}, {"mse": 2.0}, {"mse": 3.0}])   # 2 ± 1
+    b = stats.seed_summary([{"mse": 4.0}, {"mse": 5.0}, {"mse": 6.0}])   # 5 ± 1
+    d = stats.difference(b, a, "mse", 3)
+    assert d["difference"] == pytest.approx(3.0) and d["stderr"] == pytest.approx(math.sqrt(2 / 3))
+    assert d["measurable"]                                              # 3 > 2 * 0.816
+    close = stats.seed_summary([{"mse": 2.5}, {"mse": 3.5}, {"mse": 1.5}])  # 2.5 ± 1
+    assert not stats.difference(close, a, "mse", 3)["measurable"]       # 0.5 < 1.63
+    single = stats.seed_summary([{"mse": 9.0}])
+    assert not stats.difference(single, a, "mse", 1, 3)["measurable"]   # no spread known: no verdict
