@@ -110,7 +110,9 @@ def test_hide_input_cells_show_their_output_but_not_their_source(tmp_path):
     notebook = nbformat.read(REPO / "notebooks" / "02_vae_mnist.ipynb", as_version=4)
     hidden = next(c for c in notebook.cells if c.cell_type == "code" and c.source.startswith("history = main.history"))
     shown = next(c for c in notebook.cells if c.cell_type == "code" and "top_dims" in c.source)
-    hidden.metadata.setdefault("tags", []).append("hide-input")
+    tags = hidden.metadata.setdefault("tags", [])
+    if "hide-input" not in tags:  # the committed notebook may tag it already
+        tags.append("hide-input")
     root = copy_of_repo(tmp_path, [])
     nbformat.write(notebook, root / "notebooks" / "02_vae_mnist.ipynb")
     page = Page(build_site(root, tmp_path / "site").parent / "02_vae_mnist.html")
