@@ -203,3 +203,12 @@ def test_every_explorer_starts_on_a_real_code():
         for cell in nbformat.read(path, as_version=4).cells:
             for call in cell.source.split("LatentExplorer(")[1:]:
                 assert "torch.zeros" not in call.split(", dims=")[0], path.name
+
+
+def test_dead_kernel_tracebacks_after_ctrl_c_are_dropped_from_the_log():
+    import logging
+    from nbclient.exceptions import DeadKernelError
+    record = lambda error: logging.LogRecord("asyncio", logging.ERROR, "", 0, "Task exception was never retrieved",
+                                             None, (type(error), error, None))
+    keep = run.DropDeadKernelTraceback().filter
+    assert not keep(record(DeadKernelError("Kernel died"))) and keep(record(RuntimeError("other")))

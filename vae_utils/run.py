@@ -19,6 +19,7 @@ import argparse
 import ast
 import difflib
 import json
+import logging
 import os
 import shutil
 import sys
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import papermill
 import yaml
+from nbclient.exceptions import DeadKernelError
 
 from . import sweep
 from .claims import ledger_markdown, load_claims
@@ -194,6 +196,16 @@ def written_since(directory: Path, since: float) -> tuple[list[Path], list[Path]
     return [p for p in recent if not p.name.endswith(".partial.pt")], [p for p in recent if p.name.endswith(".partial.pt")]
 
 
+class DropDeadKernelTraceback(logging.Filter):
+    """After a Ctrl-C the kernel is shut down under a running cell, and asyncio then logs that cell's
+    DeadKernelError with a traceback, burying the runner's one-line summary: drop just those records. (A kernel
+    that dies on its own still stops the run with the exception papermill raises.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, DeadKernelError)
+
+
 def kernel_options(log: Path) -> dict:
     """papermill engine options that send the kernel process's own stderr to the file `log`.
 
@@ -288,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
         NOTEBOOK_DIR = args.notebook_dir.resolve()
     if args.profile not in PROFILES:
         parser.error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
+    logging.getLogger("asyncio").addFilter(DropDeadKernelTraceback())
     cwd, root = Path.cwd(), NOTEBOOK_DIR.parent
     names = select_notebooks(args.notebooks)
     overrides = checked_parameters(names, args.parameter, cwd)
