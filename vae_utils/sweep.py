@@ -28,6 +28,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from .stats import mean_std
+
 INTERRUPTED = 130
 
 
@@ -172,8 +174,7 @@ def summarise(rows: list[dict], parameters: list[str], out: Path, max_columns: i
             for n in varying:
                 values = [m["numbers"][n] for m in members if n in m["numbers"]]
                 if len(values) > 1:
-                    mean = sum(values) / len(values)
-                    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1))
+                    mean, std = mean_std(values)
                     cells.append(f"{mean:.4g} ± {std:.2g}")
                 else:
                     cells.append(f"{values[0]:.4g}" if values else "")
