@@ -117,8 +117,8 @@ def test_monitor_numbers_join_the_history_and_the_key(tmp_path):
 
 def test_binarized_training_sees_only_zeros_and_ones(tmp_path, monkeypatch):
     seen = []
-    real = train_module.elbo_terms
-    monkeypatch.setattr(train_module, "elbo_terms", lambda out, x, *a, **k: seen.append(x.unique()) or real(out, x, *a, **k))
+    real = train_module.training_loss
+    monkeypatch.setattr(train_module, "training_loss", lambda out, x, *a, **k: seen.append(x.unique()) or real(out, x, *a, **k))
     grey = ImageTensors(torch.full((64, 1, 8, 8), 100, dtype=torch.uint8), torch.zeros(64, dtype=torch.long), {"d": "grey"})
     fit(SPEC, TrainConfig(epochs=1, batch_size=32, binarize=True), grey, name="b", checkpoint_dir=tmp_path, progress=False)
     assert all(set(values.tolist()) <= {0.0, 1.0} for values in seen)
@@ -149,3 +149,25 @@ def test_classifier_learns_and_is_cached(tmp_path):
     run = fit_classifier(TrainConfig(epochs=3, batch_size=32), data, data, name="c", checkpoint_dir=tmp_path, progress=False)
     assert run.history["val_accuracy"][-1] == 1.0 and classifier_accuracy(run.model, data) == 1.0
     assert fit_classifier(TrainConfig(epochs=3, batch_size=32), data, data, name="c", checkpoint_dir=tmp_path).from_cache
+
+
+def test_report_loss_annealing_and_free_bits_are_named_settings_in_the_key(tmp_path):
+    from vae_utils.train import run_config
+    config = TrainConfig(epochs=2, batch_size=64, likelihood="squared_error", recon_reduction="mean", recon_weight=6000.0,
+                         kl_warmup_epochs=1, free_bits=0.5)
+    key = run_config(SPEC, config, toy_images(8), None)["train"]
+    assert key == {"epochs": 2, "batch_size": 64, "likelihood": "squared_error", "recon_reduction": "mean",
+                   "recon_weight": 6000.0, "kl_warmup_epochs": 1, "free_bits": 0.5}
+    run = fit(SPEC, config, toy_images(), name="m", checkpoint_dir=tmp_path, progress=False)
+    steps = len(run.history["first_epoch_kl"])
+    assert steps == 4 and len(run.history["train_kl"]) == 2
+    # the recorded loss is the weighted objective: 6000 * mean-MSE + (annealed, free-bits) KL >= 6000 * recon / D
+    assert run.history["train_loss"][1] >= 6000 * run.history["train_recon"][1] / 64
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"recon_weight": 0.0}, "recon_weight"), ({"recon_reduction": "pixel"}, "recon_reduction"),
+    ({"kl_warmup_epochs": -1}, "kl_warmup_epochs"), ({"free_bits": -0.1}, "free_bits")])
+def test_bad_new_settings_are_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)

@@ -31,3 +31,36 @@ def test_bad_explorer_arguments():
         LatentExplorer(decoder, torch.zeros(2), dims=[0, 1], limits=[(-1, 1)])
     with pytest.raises(ValueError, match="dims must be in 0..1"):
         LatentExplorer(decoder, torch.zeros(2), dims=[5], limits=[(-1, 1)])
+
+
+class ToyVAE(torch.nn.Module):
+    """Decodes z to a flat image of brightness sigmoid(gain * z[0]); its code is the image's mean brightness."""
+
+    def __init__(self, gain: float):
+        super().__init__()
+        self.gain, self.latent_dim = torch.nn.Parameter(torch.tensor(gain)), 2
+
+    def decode(self, z):
+        return (self.gain * z[:, :1]).view(-1, 1, 1, 1).expand(-1, 1, 4, 4)
+
+    def reconstruct(self, x):
+        return torch.sigmoid(self.decode(torch.logit(x.mean((1, 2, 3)).clamp(0.01, 0.99)).view(-1, 1).repeat(1, 2) / self.gain))
+
+
+def test_decode_comparer_redraws_on_every_control():
+    from vae_utils.widgets import DecodeComparer
+    images = torch.stack([torch.full((1, 4, 4), v) for v in (0.2, 0.5, 0.9)])
+    comparer = DecodeComparer({"sharp": ToyVAE(5.0), "collapsed": ToyVAE(0.0001)}, images, first=0, second=2)
+    row = comparer.current_row()
+    assert row.shape == (5, 1, 4, 4)
+    assert torch.allclose(row[1], images[0], atol=1e-3) and torch.allclose(row[3], images[2], atol=1e-3)
+    before = comparer.image.value
+    comparer.model_menu.value = "collapsed"
+    assert comparer.image.value != before
+    assert torch.allclose(comparer.current_row()[4], torch.full((1, 4, 4), 0.5), atol=1e-3)  # noise decodes to grey
+    comparer.model_menu.value = "sharp"
+    assert comparer.image.value == before
+    comparer.second.value = 1
+    assert torch.allclose(comparer.current_row()[2], images[1])
+    with pytest.raises(ValueError, match="image indices"):
+        DecodeComparer({"sharp": ToyVAE(1.0)}, images, first=5)

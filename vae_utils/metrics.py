@@ -14,7 +14,8 @@ from .models import Autoencoder, VAE
 __all__ = ["evaluate_elbo", "iwae_bound", "active_units", "codes", "reconstructions", "mse_per_pixel",
            "laplacian_variance", "high_frequency_share", "bits_per_dim", "nearest_neighbour_mse",
            "reconstruction_summary", "knn_accuracy", "knn_predict", "kl_per_dimension",
-           "iwae_estimate", "sample_quality"]
+           "iwae_estimate", "sample_quality", "mutual_information", "mutual_information_from_posteriors",
+           "decoder_jacobian_norm"]
 
 LAPLACIAN_KERNEL = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 
@@ -215,3 +216,45 @@ def sample_quality(images: torch.Tensor, classifier: torch.nn.Module, references
     return {"nearest_mse": nearest_neighbour_mse(images, references).mean().item(),
             "confidence": probabilities.max(1).values.mean().item(), "class_entropy_bits": entropy.item() + 0.0,
             "diversity": mse_per_pixel(images[first], images[second]).mean().item()}
+
+
+def mutual_information_from_posteriors(mu: torch.Tensor, logvar: torch.Tensor, seed: int = 0) -> float:
+    """I(x;z) in nats under the encoder's joint q(x, z) = p_data(x) q(z|x), from N posteriors (N, D).
+
+    I = E_x E_q(z|x)[log q(z|x)] - E_q(z)[log q(z)] (Hoffman & Johnson 2016; the estimator of He et al. 2019):
+    one z_n ~ q(z|x_n) per image, and the aggregate posterior q(z) replaced by the mixture of the N posteriors.
+    Bias: the mixture contains z_n's own component, so the estimate can never exceed log N (6.9 nats for
+    N = 1000): it is accurate for weakly informative codes (a collapsed posterior gives exactly 0) and saturates
+    at log N for informative ones, where it only says "at least about log N"."""
+    generator = torch.Generator().manual_seed(seed)
+    mu, logvar = mu.double(), logvar.double()
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(mu.shape, generator=generator, dtype=mu.dtype)
+    own = log_normal_diag(z, mu, logvar)  # log q(z_n | x_n)
+    log_aggregate = torch.stack([torch.logsumexp(log_normal_diag(z_n.unsqueeze(0), mu, logvar), 0) for z_n in z])
+    return (own - (log_aggregate - math.log(len(mu)))).mean().item()
+
+
+@torch.no_grad()
+def mutual_information(model: VAE, images: torch.Tensor, seed: int = 0, batch_size: int = 500) -> float:
+    """I(x;z) in nats over `images` (uint8 or float (N, C, H, W)); see mutual_information_from_posteriors."""
+    device = _device(model)
+    model.eval()
+    posteriors = [model.encode(_floats(b, device)) for b in images.split(batch_size)]
+    mu, logvar = (torch.cat(parts).cpu() for parts in zip(*posteriors))
+    return mutual_information_from_posteriors(mu, logvar, seed)
+
+
+def decoder_jacobian_norm(decode, codes: torch.Tensor, batch_size: int = 100) -> torch.Tensor:
+    """Frobenius norm of the decoder's Jacobian d x_hat / d z at each code, (N,): how much the output image moves
+    (in pixel-value units, summed in quadrature over pixels) per unit change of z. Exact, one forward-mode
+    Jacobian-vector product per latent dimension. decode: (B, D) -> images (B, ...); codes: (N, D)."""
+    norms = []
+    for batch in codes.split(batch_size):
+        squared = torch.zeros(len(batch), dtype=torch.float64)
+        for d in range(batch.shape[1]):
+            direction = torch.zeros_like(batch)
+            direction[:, d] = 1.0
+            _, column = torch.func.jvp(decode, (batch,), (direction,))
+            squared += column.detach().flatten(1).double().pow(2).sum(1).cpu()
+        norms.append(squared.sqrt())
+    return torch.cat(norms).float()

@@ -124,17 +124,43 @@ def bar_chart(values: Mapping[str, float], title: str, ylabel: str, name: str | 
 
 
 def line_chart(x: Sequence[float], series: Mapping[str, Sequence[float]], title: str, xlabel: str, ylabel: str,
-               name: str | None = None, logx: bool = False, references: Mapping[str, float] | None = None) -> plt.Figure:
-    """One line per series against x, with optional labelled horizontal reference lines (e.g. published values)."""
+               name: str | None = None, logx: bool = False, references: Mapping[str, float] | None = None,
+               logy: bool = False, markers: Mapping[str, float] | None = None) -> plt.Figure:
+    """One line per series against x, with optional labelled horizontal reference lines (e.g. published values)
+    and labelled vertical markers at given x (e.g. a report's setting on a sweep)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for label, values in series.items():
         ax.plot(list(x)[:len(values)], values, marker="o", ms=3, label=label)
     for (label, value), style in zip((references or {}).items(), ("--", ":", "-.")):
         ax.axhline(value, color="gray", ls=style, label=label)
+    for (label, value), style in zip((markers or {}).items(), ("--", ":", "-.", (0, (1, 3)))):
+        ax.axvline(value, color="tab:red", ls=style, label=label)
     if logx:
         ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
+    return finish(fig, name)
+
+
+def training_terms(histories: Mapping[str, Mapping[str, Sequence[float]]], recon_scale: float, recon_label: str,
+                   title: str, name: str | None = None) -> plt.Figure:
+    """Reconstruction and KL during training, side by side: each optimiser step of the first epoch (thin line, from
+    the history's first_epoch_* lists), then the mean of every epoch (dots). recon is multiplied by recon_scale
+    (e.g. 1/D for a per-pixel mean); the KL axis is logarithmic."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    for label, history in histories.items():
+        steps = len(history["first_epoch_kl"])
+        step_x = (np.arange(steps) + 1) / steps
+        epoch_x = np.arange(1, len(history["train_kl"]) + 1)
+        for ax, key, scale in ((axes[0], "recon", recon_scale), (axes[1], "kl", 1.0)):
+            (line,) = ax.plot(step_x, np.asarray(history[f"first_epoch_{key}"]) * scale, lw=0.8, alpha=0.7)
+            ax.plot(epoch_x, np.asarray(history[f"train_{key}"]) * scale, marker="o", ms=3, color=line.get_color(), label=label)
+    axes[0].set(title="reconstruction term", xlabel="epoch (first epoch: every step)", ylabel=recon_label)
+    axes[1].set(title="KL(q(z|x) ‖ p(z))", xlabel="epoch (first epoch: every step)", ylabel="nats per image", yscale="log")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title)
     return finish(fig, name)
 
 

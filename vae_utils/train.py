@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 
 from .checkpoints import checkpoint_path, compact_state, load_checkpoint, save_checkpoint
 from .data import ImageTensors, iterate_batches, to_float
-from .losses import LIKELIHOODS, elbo_terms, evaluate_elbo
+from .losses import LIKELIHOODS, RECON_REDUCTIONS, evaluate_elbo, kl_weight, training_loss
 from .models import Autoencoder, ModelSpec, build_classifier, build_model, has_convolutions, non_default_fields
 
 
@@ -22,6 +22,11 @@ from .models import Autoencoder, ModelSpec, build_classifier, build_model, has_c
 class TrainConfig:
     """How to train. gaussian_log_scale: log sigma of a Gaussian decoder, fixed (a float) or learned (None);
     binarize: draw each training pixel from Bernoulli(intensity) anew every batch (dynamic binarisation).
+    recon_weight, recon_reduction: the reconstruction term is recon_weight * (-log p(x|z)) summed over pixels
+    ("sum", the ELBO) or averaged over them ("mean": the image-construction report's mismatch; see
+    losses.training_loss for its equivalent decoder variance sigma^2 = D / (2 recon_weight)).
+    kl_warmup_epochs: KL annealing, the KL weight rising linearly from 0 to beta over these epochs (per step).
+    free_bits: nats per latent dimension the KL does not charge for (Kingma et al. 2016); 0 = off.
     A new field must default to the old behaviour: fields at their defaults stay out of checkpoint keys."""
 
     epochs: int = 10
@@ -32,6 +37,10 @@ class TrainConfig:
     beta: float = 1.0
     gaussian_log_scale: float | None = 0.0
     binarize: bool = False
+    recon_weight: float = 1.0
+    recon_reduction: str = "sum"
+    kl_warmup_epochs: int = 0
+    free_bits: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs <= 0:
@@ -44,6 +53,14 @@ class TrainConfig:
             raise ValueError(f"Unknown likelihood {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}.")
         if self.beta < 0:
             raise ValueError(f"beta must be >= 0, got {self.beta!r}")
+        if self.recon_weight <= 0:
+            raise ValueError(f"recon_weight must be positive, got {self.recon_weight!r}")
+        if self.recon_reduction not in RECON_REDUCTIONS:
+            raise ValueError(f"Unknown recon_reduction {self.recon_reduction!r}; choose one of {', '.join(RECON_REDUCTIONS)}.")
+        if not isinstance(self.kl_warmup_epochs, int) or self.kl_warmup_epochs < 0:
+            raise ValueError(f"kl_warmup_epochs must be a non-negative integer, got {self.kl_warmup_epochs!r}")
+        if self.free_bits < 0:
+            raise ValueError(f"free_bits must be >= 0, got {self.free_bits!r}")
 
 
 @dataclass
@@ -64,7 +81,8 @@ class TrainedModel:
         return self.model.log_scale if self.config.gaussian_log_scale is None else self.config.gaussian_log_scale
 
     def evaluate(self, images: torch.Tensor) -> dict[str, float]:
-        """Mean recon, kl, loss and elbo per image (nats) on uint8 images, with this model's likelihood and beta."""
+        """Mean recon, kl, loss and elbo per image (nats) on uint8 images, with this model's likelihood and beta
+        (the unweighted terms: recon_weight, recon_reduction and free bits shape training only)."""
         return evaluate_elbo(self.model, images, self.config.likelihood, self.config.beta, self.log_scale)
 
 
@@ -172,13 +190,16 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
             model.train()
             began = time.perf_counter()
             sums = torch.zeros(3, device=device)
+            steps_seen: list[torch.Tensor] = []
             for step, batch in enumerate(iterate_batches(images, config.batch_size, shuffle=True, generator=shuffle)):
                 x = to_float(batch)
                 if config.binarize:
                     x = torch.bernoulli(x)
                 if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                terms = elbo_terms(model(x), x, config.likelihood, config.beta, log_scale)
+                beta = kl_weight(epoch * steps_per_epoch + step, config.kl_warmup_epochs * steps_per_epoch, config.beta)
+                terms = training_loss(model(x), x, config.likelihood, beta, log_scale, config.recon_weight,
+                                      config.recon_reduction, config.free_bits)
                 loss = terms["loss"]
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
@@ -187,9 +208,15 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                sums += torch.stack([terms["loss"], terms["recon"], terms["kl"]]).detach() * len(x)
+                step_terms = torch.stack([terms["loss"], terms["recon"], terms["kl"]]).detach()
+                sums += step_terms * len(x)
+                if epoch == 0:
+                    steps_seen.append(step_terms)
                 bar.update(1)
             seconds += time.perf_counter() - began
+            if epoch == 0:  # the first epoch step by step: where the KL starts and how fast it falls
+                for part, values in zip(("loss", "recon", "kl"), torch.stack(steps_seen).T.tolist()):
+                    history[f"first_epoch_{part}"] = values
             for part, value in zip(("loss", "recon", "kl"), (sums / len(images)).tolist()):
                 history.setdefault(f"train_{part}", []).append(value)
             if val is not None:

@@ -1,4 +1,5 @@
-"""Interactive latent explorer: sliders over a code, the decoded image updating live (ipywidgets 8)."""
+"""Interactive explorers (ipywidgets 8): sliders over a code with the decoded image updating live, and the
+image-construction report's symptom test (decodes of two images and of noise) for a chosen model."""
 from __future__ import annotations
 
 import io
@@ -54,4 +55,57 @@ class LatentExplorer:
     def update(self, change: dict | None = None) -> bytes:
         """Re-decode the current code into the image widget; returns the PNG bytes shown."""
         self.image.value = decode_to_png(self.decode, self.current_code(), self.scale)
+        return self.image.value
+
+
+def images_to_png(images: torch.Tensor, scale: int = 3) -> bytes:
+    """A row of images (N, C, H, W) in [0, 1], enlarged `scale` times and separated by white lines, as PNG bytes."""
+    images = images.detach().float().cpu().clamp(0, 1)
+    if scale > 1:
+        images = torch.nn.functional.interpolate(images, scale_factor=scale, mode="nearest")
+    buffer = io.BytesIO()
+    save_image(images, buffer, format="png", nrow=len(images), padding=2, pad_value=1.0)
+    return buffer.getvalue()
+
+
+class DecodeComparer:
+    """The image-construction report's symptom test, live: two test images, the decodes of their codes
+    (posterior means) and the decode of a noise code z ~ N(0, I), for a model picked from a menu.
+
+    models: label -> VAE; images: (N, C, H, W) in [0, 1] or uint8 (e.g. real test images); first, second: the
+    indices shown at the start. `update()` (called on every change) redraws; `widget` is what a notebook displays."""
+
+    def __init__(self, models: dict, images: torch.Tensor, first: int = 0, second: int = 1, noise_seed: int = 0,
+                 scale: int = 3, title: str = "image A | decode(code A) | image B | decode(code B) | decode(noise)"):
+        if not models:
+            raise ValueError("give at least one model to compare")
+        if not (0 <= first < len(images) and 0 <= second < len(images)):
+            raise ValueError(f"first and second must be image indices in 0..{len(images) - 1}, got {first}, {second}")
+        self.models, self.scale = models, scale
+        self.images = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+        self.model_menu = widgets.Dropdown(options=list(models), description="model")
+        self.first = widgets.IntSlider(value=first, min=0, max=len(images) - 1, description="image A")
+        self.second = widgets.IntSlider(value=second, min=0, max=len(images) - 1, description="image B")
+        self.noise_seed = widgets.IntSlider(value=noise_seed, min=0, max=99, description="noise seed")
+        self.image = widgets.Image(format="png", value=b"")
+        for control in (self.model_menu, self.first, self.second, self.noise_seed):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), self.image,
+                                    widgets.HBox([self.model_menu, self.noise_seed]), widgets.HBox([self.first, self.second])])
+        self.update()
+
+    def current_row(self) -> torch.Tensor:
+        """The five images shown: A, decode(mu_A), B, decode(mu_B), decode(noise), (5, C, H, W) in [0, 1]."""
+        model = self.models[self.model_menu.value]
+        device = next(model.parameters()).device
+        pair = self.images[[self.first.value, self.second.value]]
+        noise = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(self.noise_seed.value))
+        with torch.no_grad():
+            decoded = model.reconstruct(pair.to(device)).cpu()
+            from_noise = torch.sigmoid(model.decode(noise.to(device))).cpu()
+        return torch.cat([pair[:1], decoded[:1], pair[1:], decoded[1:], from_noise])
+
+    def update(self, change: dict | None = None) -> bytes:
+        """Redraw the row for the current model, images and noise seed; returns the PNG bytes shown."""
+        self.image.value = images_to_png(self.current_row(), self.scale)
         return self.image.value
