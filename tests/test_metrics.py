@@ -123,3 +123,13 @@ def test_decoder_jacobian_norm_of_a_linear_decoder():
     norms = metrics.decoder_jacobian_norm(lambda z: z @ weight.T, torch.randn(5, 2))
     assert torch.allclose(norms, torch.full((5,), weight.norm().item()))
     assert torch.allclose(metrics.decoder_jacobian_norm(lambda z: torch.zeros(len(z), 3) + z.sum() * 0, torch.randn(4, 2)), torch.zeros(4))
+
+
+def test_seed_statistics_and_the_two_standard_errors_rule():
+    assert metrics.seed_summary([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0, "n": 3}
+    difference = metrics.paired_difference([3.0, 4.0, 5.0], [1.0, 1.0, 1.0])
+    assert difference["mean"] == 3.0 and difference["stderr"] == pytest.approx(1 / math.sqrt(3))
+    assert metrics.measurable(difference)
+    assert not metrics.measurable(metrics.paired_difference([1.0, -1.0, 0.5], [0.0, 0.0, 0.0]))
+    assert not metrics.measurable(metrics.paired_difference([0, 0, 0], [0, 0, 0]))
+    assert metrics.measurable(metrics.paired_difference([5, 5, 5], [0, 0, 0]))

@@ -68,6 +68,17 @@ def images_to_png(images: torch.Tensor, scale: int = 3) -> bytes:
     return buffer.getvalue()
 
 
+def symptom_row(model, pair: torch.Tensor, noise_seed: int = 0) -> torch.Tensor:
+    """The image-construction report's symptom test for one model: image A, decode(mu_A), image B, decode(mu_B) and
+    the decode of z ~ N(0, I) drawn with noise_seed. pair: (2, C, H, W) in [0, 1]; returns (5, C, H, W) in [0, 1]."""
+    device = next(model.parameters()).device
+    noise = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(noise_seed))
+    with torch.no_grad():
+        decoded = model.reconstruct(pair.to(device)).cpu()
+        from_noise = torch.sigmoid(model.decode(noise.to(device))).cpu()
+    return torch.cat([pair[:1], decoded[:1], pair[1:], decoded[1:], from_noise])
+
+
 class DecodeComparer:
     """The image-construction report's symptom test, live: two test images, the decodes of their codes
     (posterior means) and the decode of a noise code z ~ N(0, I), for a model picked from a menu.
@@ -96,14 +107,8 @@ class DecodeComparer:
 
     def current_row(self) -> torch.Tensor:
         """The five images shown: A, decode(mu_A), B, decode(mu_B), decode(noise), (5, C, H, W) in [0, 1]."""
-        model = self.models[self.model_menu.value]
-        device = next(model.parameters()).device
         pair = self.images[[self.first.value, self.second.value]]
-        noise = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(self.noise_seed.value))
-        with torch.no_grad():
-            decoded = model.reconstruct(pair.to(device)).cpu()
-            from_noise = torch.sigmoid(model.decode(noise.to(device))).cpu()
-        return torch.cat([pair[:1], decoded[:1], pair[1:], decoded[1:], from_noise])
+        return symptom_row(self.models[self.model_menu.value], pair, self.noise_seed.value)
 
     def update(self, change: dict | None = None) -> bytes:
         """Redraw the row for the current model, images and noise seed; returns the PNG bytes shown."""
