@@ -130,3 +130,23 @@ def test_kl_annealing_schedule_values():
     assert losses.kl_weight(0, 0, beta=0.5) == 0.5
     with pytest.raises(ValueError):
         losses.kl_weight(-1, 4)
+
+
+def test_discretized_gaussian_is_a_probability_over_the_256_levels():
+    levels = torch.arange(256.0).view(256, 1) / 255
+    for mean, log_scale in ((0.3, math.log(0.1)), (0.0, math.log(0.01)), (0.9, math.log(2.0)), (0.5, -9.0)):
+        log_p = losses.discretized_gaussian_log_likelihood(torch.full_like(levels, mean), levels, log_scale)
+        assert log_p.exp().sum().item() == pytest.approx(1.0, abs=1e-4)
+        assert (log_p <= 1e-6).all()
+
+
+def test_optimal_log_scale_is_half_the_log_mse_and_maximises_the_likelihood():
+    torch.manual_seed(0)
+    x, mean = torch.rand(4, 3, 2, 2), torch.rand(4, 3, 2, 2)
+    best = losses.optimal_log_scale(mean, x)
+    assert best.item() == pytest.approx(0.5 * math.log((x - mean).pow(2).mean().item()), rel=1e-5)
+    at_best = losses.gaussian_log_likelihood(mean, x, best).sum()
+    for shift in (-0.1, 0.1):
+        assert losses.gaussian_log_likelihood(mean, x, best + shift).sum() < at_best
+    logits = torch.logit(mean)
+    assert torch.allclose(losses.log_likelihood(logits, x, "gaussian", "optimal"), losses.gaussian_log_likelihood(mean, x, best), atol=1e-4)

@@ -133,3 +133,22 @@ def test_seed_statistics_and_the_two_standard_errors_rule():
     assert not metrics.measurable(metrics.paired_difference([1.0, -1.0, 0.5], [0.0, 0.0, 0.0]))
     assert not metrics.measurable(metrics.paired_difference([0, 0, 0], [0, 0, 0]))
     assert metrics.measurable(metrics.paired_difference([5, 5, 5], [0, 0, 0]))
+
+
+def test_frechet_distance_of_identical_sets_is_zero_and_grows_with_a_shift():
+    from vae_utils.models import build_classifier
+    torch.manual_seed(0)
+    features = metrics.ClassifierFeatures(build_classifier((3, 8, 8), 10))
+    images = torch.rand(300, 3, 8, 8)
+    assert features(images).shape == (300, 32)
+    assert metrics.frechet_distance(features, images, images) == pytest.approx(0.0, abs=1e-3)
+    darker = metrics.frechet_distance(features, images, images * 0.5)
+    assert darker > 1e-4 and 0 < metrics.frechet_distance(features, images, images * 0.9) < darker
+
+
+def test_discrete_bits_per_dim_of_a_trained_vae(trained_vae, mnist_small):
+    _, test = mnist_small
+    bits = metrics.discrete_bits_per_dim(trained_vae, test.images[:100], math.log(0.1))
+    assert 0 < bits["mean"] < 8 and bits["stderr"] > 0
+    again = metrics.discrete_bits_per_dim(trained_vae, test.images[:100], math.log(0.1), batch_size=30)
+    assert again["mean"] == pytest.approx(bits["mean"], rel=0.05)  # another z per image, same model

@@ -20,7 +20,8 @@ from .models import Autoencoder, ModelSpec, build_classifier, build_model, has_c
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train. gaussian_log_scale: log sigma of a Gaussian decoder, fixed (a float) or learned (None);
+    """How to train. gaussian_log_scale: log sigma of a Gaussian decoder, fixed (a float), learned (None) or set to
+    its closed-form optimum on every batch ("optimal": the calibrated decoder of the sigma-VAE, Rybkin et al. 2021);
     binarize: draw each training pixel from Bernoulli(intensity) anew every batch (dynamic binarisation).
     recon_weight, recon_reduction: the reconstruction term is recon_weight * (-log p(x|z)) summed over pixels
     ("sum", the ELBO) or averaged over them ("mean": the image-construction report's mismatch; see
@@ -35,7 +36,7 @@ class TrainConfig:
     seed: int = 0
     likelihood: str = "bernoulli"
     beta: float = 1.0
-    gaussian_log_scale: float | None = 0.0
+    gaussian_log_scale: float | str | None = 0.0
     binarize: bool = False
     recon_weight: float = 1.0
     recon_reduction: str = "sum"
@@ -53,6 +54,8 @@ class TrainConfig:
             raise ValueError(f"Unknown likelihood {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}.")
         if self.beta < 0:
             raise ValueError(f"beta must be >= 0, got {self.beta!r}")
+        if isinstance(self.gaussian_log_scale, str) and self.gaussian_log_scale != "optimal":
+            raise ValueError(f"gaussian_log_scale must be a float, None (learned) or 'optimal', got {self.gaussian_log_scale!r}")
         if self.recon_weight <= 0:
             raise ValueError(f"recon_weight must be positive, got {self.recon_weight!r}")
         if self.recon_reduction not in RECON_REDUCTIONS:
