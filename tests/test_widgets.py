@@ -64,3 +64,17 @@ def test_decode_comparer_redraws_on_every_control():
     assert torch.allclose(comparer.current_row()[2], images[1])
     with pytest.raises(ValueError, match="image indices"):
         DecodeComparer({"sharp": ToyVAE(1.0)}, images, first=5)
+
+
+def test_sweep_explorer_redraws_when_the_slider_moves():
+    from vae_utils.widgets import SweepExplorer
+    images = torch.stack([torch.full((1, 4, 4), v) for v in (0.2, 0.9)])
+    explorer = SweepExplorer({"w = 1": ToyVAE(0.0001), "w = 6000": ToyVAE(5.0)}, images, samples=3)
+    reconstructions, samples = explorer.current_rows()
+    assert reconstructions.shape == (2, 1, 4, 4) and samples.shape == (3, 1, 4, 4)
+    assert torch.allclose(samples, torch.full_like(samples, 0.5), atol=1e-3)  # the collapsed toy decodes grey
+    before = explorer.image.value
+    explorer.slider.value = "w = 6000"
+    assert explorer.image.value != before and explorer.current_rows()[1].std() > 0.01
+    explorer.slider.value = "w = 1"
+    assert explorer.image.value == before

@@ -175,3 +175,48 @@ def interpolation_strip(rows: Mapping[str, torch.Tensor], alphas: Sequence[float
     axes[-1].set_xticks([width * (i + 0.5) for i in range(len(alphas))], [f"{a:.2f}" for a in alphas])
     axes[-1].set_xlabel("α (0: first image, 1: second)")
     return finish(fig, name)
+
+
+def sweep_panels(x: Sequence[float], panels: Mapping[str, Mapping[str, Sequence[float]]], xlabel: str, title: str,
+                 name: str | None = None, markers: Mapping[str, float] | None = None, logx: bool = True,
+                 ylabels: Mapping[str, str] | None = None, log_panels: Sequence[str] = ()) -> plt.Figure:
+    """One small panel per measurement against a swept setting (e.g. the reconstruction weight), one line per
+    series (e.g. dataset) in each, with labelled vertical markers (e.g. the reports' settings) in every panel."""
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False, layout="constrained")
+    for ax, (panel, series) in zip(axes.flat, panels.items()):
+        for label, values in series.items():
+            ax.plot(list(x)[:len(values)], values, marker="o", ms=3, label=label)
+        for (label, value), style in zip((markers or {}).items(), ("--", ":", "-.", (0, (1, 3)))):
+            ax.axvline(value, color="tab:red", ls=style, lw=1, label=label)
+        ax.set(title=panel, xlabel=xlabel, ylabel=(ylabels or {}).get(panel, ""))
+        if logx:
+            ax.set_xscale("log")
+        if panel in log_panels:
+            ax.set_yscale("log")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title)
+    return finish(fig, name)
+
+
+def rate_distortion(curves: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[str]]], title: str,
+                    name: str | None = None, highlights: Mapping[str, tuple[str, float, float]] | None = None) -> plt.Figure:
+    """Rate (KL, nats) against distortion (per-pixel MSE), one panel per dataset: curves: dataset -> (distortions,
+    rates, point labels); highlights: label -> (dataset, distortion, rate), drawn as stars (e.g. a calibrated model)."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.2 * len(curves), 3.9), squeeze=False, layout="constrained")
+    for ax, (dataset, (distortions, rates, labels)) in zip(axes[0], curves.items()):
+        ax.plot(distortions, rates, marker="o", ms=4)
+        for d, r, label in zip(distortions, rates, labels):
+            ax.annotate(label, (d, r), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        for label, (where, d, r) in (highlights or {}).items():
+            if where == dataset:
+                ax.plot([d], [r], marker="*", ms=12, ls="none", label=label)
+        ax.set(title=dataset, xlabel="distortion: MSE per pixel value", ylabel="rate: KL (nats per image)", xscale="log")
+        ax.set_yscale("symlog", linthresh=1.0)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
+    return finish(fig, name)

@@ -114,3 +114,46 @@ class DecodeComparer:
         """Redraw the row for the current model, images and noise seed; returns the PNG bytes shown."""
         self.image.value = images_to_png(self.current_row(), self.scale)
         return self.image.value
+
+
+class SweepExplorer:
+    """A slider over a trained sweep (e.g. reconstruction weights): for the chosen setting, the reconstructions of
+    fixed real images and decodes of fixed prior samples. models: label -> VAE, in slider order;
+    images: (N, C, H, W) in [0, 1] or uint8. `update()` is called on every slider move; `widget` is displayed."""
+
+    def __init__(self, models: dict, images: torch.Tensor, samples: int = 8, seed: int = 0, scale: int = 2,
+                 title: str = "top: test images; middle: their reconstructions; bottom: samples"):
+        if not models:
+            raise ValueError("give at least one model")
+        self.models, self.scale = models, scale
+        self.images = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+        latent = next(iter(models.values())).latent_dim
+        self.noise = torch.randn(samples, latent, generator=torch.Generator().manual_seed(seed))
+        self.slider = widgets.SelectionSlider(options=list(models), description="setting", continuous_update=False,
+                                              layout=widgets.Layout(width="500px"))
+        self.image = widgets.Image(format="png", value=b"")
+        self.slider.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), self.slider, self.image])
+        self.update()
+
+    def current_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstructions (N, C, H, W), samples (samples, C, H, W)) of the chosen model, in [0, 1]."""
+        model = self.models[self.slider.value]
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            return (model.reconstruct(self.images.to(device)).cpu(),
+                    torch.sigmoid(model.decode(self.noise.to(device))).cpu())
+
+    def update(self, change: dict | None = None) -> bytes:
+        """Redraw for the chosen setting; returns the PNG bytes shown."""
+        reconstructions, samples = self.current_rows()
+        rows = [self.images, reconstructions, samples]
+        width = max(len(r) for r in rows)
+        padded = [torch.cat([r, torch.ones(width - len(r), *r.shape[1:])]) for r in rows]
+        images = torch.cat(padded)
+        if self.scale > 1:
+            images = torch.nn.functional.interpolate(images, scale_factor=self.scale, mode="nearest")
+        buffer = io.BytesIO()
+        save_image(images, buffer, format="png", nrow=width, padding=2, pad_value=1.0)
+        self.image.value = buffer.getvalue()
+        return self.image.value
