@@ -109,3 +109,74 @@ def test_discretized_gaussian_is_finite_with_gradients_far_in_the_tails():
     log_p.backward()
     assert torch.isfinite(log_p).all() and torch.isfinite(mean.grad).all()
     assert losses.log_likelihood(torch.zeros(1, 3), torch.full((1, 3), 0.5), "discretized_gaussian", -2.0).shape == (1,)
+
+
+def test_mean_reduction_is_the_sum_divided_by_the_pixel_count():
+    output, x = _output(batch=4, pixels=12)
+    for likelihood in ("bernoulli", "gaussian", "squared_error"):
+        summed = losses.training_loss(output, x, likelihood, beta=0.0, recon_reduction="sum")
+        mean = losses.training_loss(output, x, likelihood, beta=0.0, recon_reduction="mean")
+        assert torch.allclose(mean["loss"], summed["loss"] / 12)
+        assert torch.allclose(mean["recon"], summed["recon"])  # the reported term stays per image, unweighted
+    with pytest.raises(ValueError, match="sum, mean"):
+        losses.training_loss(output, x, recon_reduction="pixel")
+
+
+def test_default_training_loss_is_the_negative_elbo_bit_for_bit():
+    output, x = _output(batch=8, pixels=10)
+    assert torch.equal(losses.training_loss(output, x, "bernoulli", 0.7)["loss"],
+                       losses.elbo_terms(output, x, "bernoulli", 0.7)["loss"])
+
+
+def test_weighted_mean_mse_is_the_gaussian_elbo_with_sigma_squared_d_over_2w():
+    output, x = _output(batch=5, pixels=48)
+    d, w = 48, 6000.0
+    loss = losses.training_loss(output, x, "squared_error", recon_weight=w, recon_reduction="mean")["loss"]
+    log_sigma = 0.5 * math.log(d / (2 * w))
+    negative_elbo = -losses.elbo_terms(output, x, "gaussian", gaussian_log_scale=log_sigma)["elbo"]
+    constant = d * (log_sigma + 0.5 * math.log(2 * math.pi))
+    assert torch.allclose(negative_elbo - constant, loss, rtol=1e-5)
+
+
+def test_squared_error_is_the_summed_squared_difference():
+    x, mean = torch.full((1, 1, 2, 2), 0.5), torch.zeros(1, 1, 2, 2)
+    assert torch.allclose(losses.squared_error(mean, x), torch.tensor([1.0]))
+
+
+def test_free_bits_clamp_each_dimension_of_the_batch_mean():
+    kl_dims = torch.tensor([[0.1, 2.0, 0.0], [0.3, 4.0, 0.0]])  # batch means 0.2, 3.0, 0.0
+    assert losses.free_bits_kl(kl_dims, 0.5).item() == pytest.approx(0.5 + 3.0 + 0.5)
+    assert losses.free_bits_kl(kl_dims, 0.0).item() == pytest.approx(kl_dims.sum(1).mean().item())
+    kl_dims.requires_grad_(True)
+    losses.free_bits_kl(kl_dims, 0.5).backward()
+    assert kl_dims.grad[:, 0].eq(0).all() and kl_dims.grad[:, 1].eq(0.5).all()  # clamped dims get no gradient
+    with pytest.raises(ValueError, match="free_bits"):
+        losses.free_bits_kl(kl_dims, -1.0)
+
+
+def test_kl_annealing_schedule_values():
+    assert [losses.kl_weight(step, 4) for step in range(6)] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    assert losses.kl_weight(2, 4, beta=0.5) == 0.25
+    assert losses.kl_weight(0, 0, beta=0.5) == 0.5
+    with pytest.raises(ValueError):
+        losses.kl_weight(-1, 4)
+
+
+def test_discretized_gaussian_is_a_probability_over_the_256_levels():
+    levels = torch.arange(256.0).view(256, 1) / 255
+    for mean, log_scale in ((0.3, math.log(0.1)), (0.0, math.log(0.01)), (0.9, math.log(2.0)), (0.5, -9.0)):
+        log_p = losses.discretized_gaussian_log_likelihood(torch.full_like(levels, mean), levels, log_scale)
+        assert log_p.exp().sum().item() == pytest.approx(1.0, abs=1e-4)
+        assert (log_p <= 1e-6).all()
+
+
+def test_optimal_log_scale_is_half_the_log_mse_and_maximises_the_likelihood():
+    torch.manual_seed(0)
+    x, mean = torch.rand(4, 3, 2, 2), torch.rand(4, 3, 2, 2)
+    best = losses.optimal_log_scale(mean, x)
+    assert best.item() == pytest.approx(0.5 * math.log((x - mean).pow(2).mean().item()), rel=1e-5)
+    at_best = losses.gaussian_log_likelihood(mean, x, best).sum()
+    for shift in (-0.1, 0.1):
+        assert losses.gaussian_log_likelihood(mean, x, best + shift).sum() < at_best
+    logits = torch.logit(mean)
+    assert torch.allclose(losses.log_likelihood(logits, x, "gaussian", "optimal"), losses.gaussian_log_likelihood(mean, x, best), atol=1e-4)

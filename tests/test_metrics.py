@@ -160,3 +160,49 @@ def test_encoder_extremes(trained_vae, mnist_small):
     assert extremes["min_logvar"] <= extremes["max_logvar"] and extremes["max_abs_mu"] >= 0
     mu, logvar = trained_vae.encode(test.as_float()[:50])
     assert extremes["max_logvar"] == pytest.approx(logvar.max().item())
+
+
+def test_mutual_information_of_a_linear_gaussian_encoder():
+    # x ~ N(0, 1), q(z|x) = N(x, 1) per dimension: I(x; z) = 1/2 log(1 + 1/1) per dimension
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(2000, 2, generator=generator)
+    estimate = metrics.mutual_information_from_posteriors(x, torch.zeros_like(x))
+    assert estimate == pytest.approx(2 * 0.5 * math.log(2), abs=0.05)
+
+
+def test_mutual_information_of_a_collapsed_encoder_is_zero_and_is_capped_at_log_n():
+    assert metrics.mutual_information_from_posteriors(torch.zeros(100, 4), torch.zeros(100, 4)) == pytest.approx(0.0, abs=1e-9)
+    # codes far apart with tiny variance: the true I is log N (every image identified), never more
+    mu = torch.arange(50.0).view(50, 1) * 10
+    assert metrics.mutual_information_from_posteriors(mu, torch.full((50, 1), -10.0)) == pytest.approx(math.log(50), abs=1e-6)
+
+
+def test_mutual_information_of_a_trained_vae(trained_vae, mnist_small):
+    _, test = mnist_small
+    assert 0.5 < metrics.mutual_information(trained_vae, test.images) <= math.log(len(test)) + 1e-6
+
+
+def test_decoder_jacobian_norm_of_a_linear_decoder():
+    weight = torch.tensor([[1.0, 2.0], [0.0, 3.0], [4.0, 0.0]])
+    norms = metrics.decoder_jacobian_norm(lambda z: z @ weight.T, torch.randn(5, 2))
+    assert torch.allclose(norms, torch.full((5,), weight.norm().item()))
+    assert torch.allclose(metrics.decoder_jacobian_norm(lambda z: torch.zeros(len(z), 3) + z.sum() * 0, torch.randn(4, 2)), torch.zeros(4))
+
+
+def test_frechet_distance_of_identical_sets_is_zero_and_grows_with_a_shift():
+    from vae_utils.models import build_classifier
+    torch.manual_seed(0)
+    features = metrics.ClassifierFeatures(build_classifier((3, 8, 8), 10))
+    images = torch.rand(300, 3, 8, 8)
+    assert features(images).shape == (300, 32)
+    assert metrics.frechet_distance(features, images, images) == pytest.approx(0.0, abs=1e-3)
+    darker = metrics.frechet_distance(features, images, images * 0.5)
+    assert darker > 1e-4 and 0 < metrics.frechet_distance(features, images, images * 0.9) < darker
+
+
+def test_discrete_bits_per_dim_of_a_trained_vae(trained_vae, mnist_small):
+    _, test = mnist_small
+    bits = metrics.discrete_bits_per_dim(trained_vae, test.images[:100], math.log(0.1))
+    assert 0 < bits["mean"] < 8 and bits["stderr"] > 0
+    again = metrics.discrete_bits_per_dim(trained_vae, test.images[:100], math.log(0.1), batch_size=30)
+    assert again["mean"] == pytest.approx(bits["mean"], rel=0.05)  # another z per image, same model

@@ -23,3 +23,17 @@ def test_seed_summary_and_the_two_standard_error_rule():
     assert not stats.difference(close, a, "mse", 3)["measurable"]       # 0.5 < 1.63
     single = stats.seed_summary([{"mse": 9.0}])
     assert not stats.difference(single, a, "mse", 1, 3)["measurable"]   # no spread known: no verdict
+
+
+def test_seed_statistics_and_the_two_standard_errors_rule():
+    assert stats.seed_statistics([1.0, 2.0, 3.0]) == {"mean": 2.0, "std": 1.0, "n": 3}
+    difference = stats.paired_seed_difference([3.0, 4.0, 5.0], [1.0, 1.0, 1.0])
+    assert difference["mean"] == 3.0 and difference["stderr"] == pytest.approx(1 / math.sqrt(3))
+    assert stats.measurable(difference)
+    assert not stats.measurable(stats.paired_seed_difference([1.0, -1.0, 0.5], [0.0, 0.0, 0.0]))
+    assert not stats.measurable(stats.paired_seed_difference([0, 0, 0], [0, 0, 0]))
+    assert stats.measurable(stats.paired_seed_difference([5, 5, 5], [0, 0, 0]))
+
+
+    assert stats.seed_statistics([2.5]) == {"mean": 2.5, "std": 0.0, "n": 1}
+    assert not stats.measurable(stats.paired_seed_difference([3.0], [1.0]))  # one pair: no standard error

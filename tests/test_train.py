@@ -77,7 +77,7 @@ def test_interrupt_before_the_first_epoch_names_no_file(tmp_path, monkeypatch, c
     def interrupt(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(train_module, "elbo_terms", interrupt)
+    monkeypatch.setattr(train_module, "training_loss", interrupt)
     with pytest.raises(KeyboardInterrupt):
         fit(SPEC, TrainConfig(epochs=2), toy_images(), name="c", checkpoint_dir=tmp_path, progress=False)
     assert "nothing was saved" in capsys.readouterr().out and not list(tmp_path.iterdir())
@@ -160,8 +160,8 @@ def test_monitor_numbers_join_the_history_and_the_key(tmp_path):
 
 def test_binarized_training_sees_only_zeros_and_ones(tmp_path, monkeypatch):
     seen = []
-    real = train_module.elbo_terms
-    monkeypatch.setattr(train_module, "elbo_terms", lambda out, x, *a, **k: seen.append(x.unique()) or real(out, x, *a, **k))
+    real = train_module.training_loss
+    monkeypatch.setattr(train_module, "training_loss", lambda out, x, *a, **k: seen.append(x.unique()) or real(out, x, *a, **k))
     grey = ImageTensors(torch.full((64, 1, 8, 8), 100, dtype=torch.uint8), torch.zeros(64, dtype=torch.long), {"d": "grey"})
     fit(SPEC, TrainConfig(epochs=1, batch_size=32, binarize=True), grey, name="b", checkpoint_dir=tmp_path, progress=False)
     assert all(set(values.tolist()) <= {0.0, 1.0} for values in seen)
@@ -215,3 +215,62 @@ def test_a_learned_scale_starts_where_the_config_says(tmp_path):
     run = fit(SPEC, config, toy_images(), name="start", checkpoint_dir=tmp_path, progress=False)
     assert run.model.log_scale.item() == pytest.approx(-2.0, abs=1e-2)
     assert "initial_log_scale" not in str(train_module.run_config(SPEC, TrainConfig(), toy_images(), None))
+
+
+def test_report_loss_annealing_and_free_bits_are_named_settings_in_the_key(tmp_path):
+    from vae_utils.train import run_config
+    config = TrainConfig(epochs=2, batch_size=64, likelihood="squared_error", recon_reduction="mean", recon_weight=6000.0,
+                         kl_warmup_epochs=1, free_bits=0.5)
+    key = run_config(SPEC, config, toy_images(8), None)["train"]
+    assert key == {"epochs": 2, "batch_size": 64, "likelihood": "squared_error", "recon_reduction": "mean",
+                   "recon_weight": 6000.0, "kl_warmup_epochs": 1, "free_bits": 0.5}
+    run = fit(SPEC, config, toy_images(), name="m", checkpoint_dir=tmp_path, progress=False)
+    steps = len(run.history["first_epoch_kl"])
+    assert steps == 4 and len(run.history["train_kl"]) == 2
+    # the recorded loss is the weighted objective: 6000 * mean-MSE + (annealed, free-bits) KL >= 6000 * recon / D
+    assert run.history["train_loss"][1] >= 6000 * run.history["train_recon"][1] / 64
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"recon_weight": 0.0}, "recon_weight"), ({"recon_reduction": "pixel"}, "recon_reduction"),
+    ({"kl_warmup_epochs": -1}, "kl_warmup_epochs"), ({"free_bits": -0.1}, "free_bits")])
+def test_bad_new_settings_are_clear_errors(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_deferred_fit_trains_only_when_an_evaluation_is_not_cached(tmp_path, monkeypatch):
+    calls = []
+    real_fit = train_module.fit
+
+    def counting_fit(*args, **kwargs):
+        calls.append(kwargs["name"])
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "fit", counting_fit)
+    config, images = TrainConfig(epochs=1), toy_images()
+
+    def deferred(**options):
+        return train_module.DeferredFit(SPEC, config, images, name="d", checkpoint_dir=tmp_path, progress=False, **options)
+
+    first = deferred()
+    assert first.path.parent == tmp_path and not first.path.exists() and calls == []  # nothing trained yet
+    elbo = first.cached("elbo", lambda trained: trained.evaluate(images.images[:16])["elbo"], on={"images": 16})
+    seconds = first.train_seconds
+    assert calls == ["d"] and first.path.is_file() and seconds > 0
+    first.path.unlink()  # the weights gone, the evaluations kept: no training needed for the numbers
+    again = deferred()
+    assert again.cached("elbo", lambda trained: pytest.fail("must not evaluate"), on={"images": 16}) == elbo
+    assert again.train_seconds == seconds and calls == ["d"]
+    # another evaluation setting is another cache entry: now it has to train
+    again.cached("elbo", lambda trained: trained.evaluate(images.images[:8])["elbo"], on={"images": 8})
+    assert calls == ["d", "d"] and again.history["train_loss"]  # attributes of the trained model come through
+
+
+def test_deferred_fit_with_retrain_recomputes_its_evaluations(tmp_path):
+    deferred = train_module.DeferredFit(SPEC, TrainConfig(epochs=1), toy_images(), name="r", checkpoint_dir=tmp_path,
+                                        progress=False)
+    assert deferred.cached("n", lambda trained: 1) == 1
+    fresh = train_module.DeferredFit(SPEC, TrainConfig(epochs=1), toy_images(), name="r", checkpoint_dir=tmp_path,
+                                     progress=False, retrain=True)
+    assert fresh.cached("n", lambda trained: 2) == 2

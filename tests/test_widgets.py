@@ -67,3 +67,50 @@ def test_reconstruction_explorer_redraws_and_scores_the_chosen_image_and_model()
     assert explorer.update()["mse"] == pytest.approx((images[4] - 0.5).pow(2).mean().item())
     with pytest.raises(ValueError, match="start must be"):
         ReconstructionExplorer(images, models, score, start=9)
+
+
+class ToyVAE(torch.nn.Module):
+    """Decodes z to a flat image of brightness sigmoid(gain * z[0]); its code is the image's mean brightness."""
+
+    def __init__(self, gain: float):
+        super().__init__()
+        self.gain, self.latent_dim = torch.nn.Parameter(torch.tensor(gain)), 2
+
+    def decode(self, z):
+        return (self.gain * z[:, :1]).view(-1, 1, 1, 1).expand(-1, 1, 4, 4)
+
+    def reconstruct(self, x):
+        return torch.sigmoid(self.decode(torch.logit(x.mean((1, 2, 3)).clamp(0.01, 0.99)).view(-1, 1).repeat(1, 2) / self.gain))
+
+
+def test_decode_comparer_redraws_on_every_control():
+    from vae_utils.widgets import DecodeComparer
+    images = torch.stack([torch.full((1, 4, 4), v) for v in (0.2, 0.5, 0.9)])
+    comparer = DecodeComparer({"sharp": ToyVAE(5.0), "collapsed": ToyVAE(0.0001)}, images, first=0, second=2)
+    row = comparer.current_row()
+    assert row.shape == (5, 1, 4, 4)
+    assert torch.allclose(row[1], images[0], atol=1e-3) and torch.allclose(row[3], images[2], atol=1e-3)
+    before = comparer.image.value
+    comparer.model_menu.value = "collapsed"
+    assert comparer.image.value != before
+    assert torch.allclose(comparer.current_row()[4], torch.full((1, 4, 4), 0.5), atol=1e-3)  # noise decodes to grey
+    comparer.model_menu.value = "sharp"
+    assert comparer.image.value == before
+    comparer.second.value = 1
+    assert torch.allclose(comparer.current_row()[2], images[1])
+    with pytest.raises(ValueError, match="image indices"):
+        DecodeComparer({"sharp": ToyVAE(1.0)}, images, first=5)
+
+
+def test_sweep_explorer_redraws_when_the_slider_moves():
+    from vae_utils.widgets import SweepExplorer
+    images = torch.stack([torch.full((1, 4, 4), v) for v in (0.2, 0.9)])
+    explorer = SweepExplorer({"w = 1": ToyVAE(0.0001), "w = 6000": ToyVAE(5.0)}, images, samples=3)
+    reconstructions, samples = explorer.current_rows()
+    assert reconstructions.shape == (2, 1, 4, 4) and samples.shape == (3, 1, 4, 4)
+    assert torch.allclose(samples, torch.full_like(samples, 0.5), atol=1e-3)  # the collapsed toy decodes grey
+    before = explorer.image.value
+    explorer.slider.value = "w = 6000"
+    assert explorer.image.value != before and explorer.current_rows()[1].std() > 0.01
+    explorer.slider.value = "w = 1"
+    assert explorer.image.value == before

@@ -20,7 +20,7 @@ def select_profile(profile: str, settings: dict[str, dict], **overrides) -> dict
         if value is not None:
             chosen[knob] = value
     for knob, value in chosen.items():
-        counts = knob.endswith(COUNT_SUFFIXES) or knob in ("eval_images", "monitor_images")
+        counts = knob.endswith(COUNT_SUFFIXES) or knob in ("eval_images", "monitor_images", "seeds")
         if counts and value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise ValueError(f"{knob} must be a positive integer, got {value!r}")
     return chosen

@@ -15,18 +15,25 @@ ARCHITECTURES = ("mlp", "conv", "conv_pool", "s1_conv", "s1_conv_pool", "pytorch
 @dataclass(frozen=True)
 class ModelSpec:
     """What to build. image_shape: (C, H, W); latent_dim: size of the code z (ignored by the fully
-    convolutional blur_v1/blur_v2, whose code is a feature map); variational: VAE instead of plain AE."""
+    convolutional blur_v1/blur_v2, whose code is a feature map); variational: VAE instead of plain AE.
+    width: channels of the first conv layer of "conv"/"conv_pool" (doubling at each halving: 32, 64, 128);
+    extra_decoder_layers: dense layers of 256 units (with ReLU) put between z and the conv decoder of
+    "conv"/"conv_pool" (the image-construction report's deeper decoder)."""
 
     architecture: str
     image_shape: tuple[int, int, int]
     latent_dim: int = 20
     variational: bool = False
+    width: int = 32
+    extra_decoder_layers: int = 0
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"Unknown architecture {self.architecture!r}; choose one of {', '.join(ARCHITECTURES)}.")
         if self.latent_dim <= 0:
             raise ValueError(f"latent_dim must be a positive integer, got {self.latent_dim}")
+        if self.width <= 0 or self.extra_decoder_layers < 0:
+            raise ValueError(f"width must be positive and extra_decoder_layers >= 0, got {self.width}, {self.extra_decoder_layers}")
         if len(self.image_shape) != 3 or min(self.image_shape) <= 0:
             raise ValueError(f"image_shape must be (C, H, W) with positive sizes, got {self.image_shape}")
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
@@ -134,7 +141,7 @@ def _conv_body(spec: ModelSpec, code_size: int, pooled: bool) -> tuple[nn.Module
     steps = min(_halvings(h), _halvings(w))
     if steps == 0:
         raise ValueError(f"conv architectures need even image sides of at least 8, got {h}x{w}")
-    widths = [32, 64, 128][:steps]
+    widths = [spec.width, 2 * spec.width, 4 * spec.width][:steps]
     down, channels = [], c
     for width in widths:
         if pooled:
@@ -144,7 +151,11 @@ def _conv_body(spec: ModelSpec, code_size: int, pooled: bool) -> tuple[nn.Module
         channels = width
     fh, fw = h >> steps, w >> steps
     encoder = nn.Sequential(*down, nn.Flatten(), nn.Linear(channels * fh * fw, code_size))
-    up = [nn.Linear(spec.latent_dim, channels * fh * fw), nn.ReLU(), nn.Unflatten(1, (channels, fh, fw))]
+    dense, features = [], spec.latent_dim
+    for _ in range(spec.extra_decoder_layers):
+        dense += [nn.Linear(features, 256), nn.ReLU()]
+        features = 256
+    up = [*dense, nn.Linear(features, channels * fh * fw), nn.ReLU(), nn.Unflatten(1, (channels, fh, fw))]
     for width in reversed([widths[0]] + widths[:-1]):
         if pooled:
             up += [nn.Upsample(scale_factor=2), nn.Conv2d(channels, width, 3, padding=1), nn.ReLU()]

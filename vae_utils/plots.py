@@ -34,6 +34,13 @@ def finish(fig: plt.Figure, name: str | None) -> None:
     plt.close(fig)  # nothing is returned: a Figure left as a cell's value would be shown a second time
 
 
+def log_x_axis(ax: plt.Axes, x: Sequence[float]) -> None:
+    """A logarithmic x axis labelled at every measured x (a plain log axis labels only the powers of ten)."""
+    ax.set_xscale("log")
+    ax.set_xticks(list(x), [f"{v:g}" for v in x])
+    ax.xaxis.set_minor_locator(plt.NullLocator())
+
+
 def _as_grid_image(images: torch.Tensor, nrow: int) -> np.ndarray:
     images = images.detach().float().cpu()
     if images.max() > 1.0:
@@ -49,7 +56,7 @@ def image_rows(rows: Mapping[str, torch.Tensor], title: str, name: str | None = 
     finish(_image_rows_figure(rows, title, scale), name)
 
 
-def _image_rows_figure(rows: Mapping[str, torch.Tensor], title: str, scale: float = 0.9) -> plt.Figure:
+def _image_rows_figure(rows: Mapping[str, torch.Tensor], title: str, scale: float = 0.9) -> None:
     count = max(len(v) for v in rows.values())
     fig, axes = plt.subplots(len(rows), 1, figsize=(scale * count, scale * 1.1 * len(rows) + 0.4), squeeze=False,
                              layout="constrained")
@@ -124,19 +131,43 @@ def bar_chart(values: Mapping[str, float], title: str, ylabel: str, name: str | 
 
 
 def line_chart(x: Sequence[float], series: Mapping[str, Sequence[float]], title: str, xlabel: str, ylabel: str,
-               name: str | None = None, logx: bool = False, references: Mapping[str, float] | None = None) -> None:
-    """One line per series against x, with optional labelled horizontal reference lines (e.g. published values)."""
+               name: str | None = None, logx: bool = False, references: Mapping[str, float] | None = None,
+               logy: bool = False, markers: Mapping[str, float] | None = None) -> None:
+    """One line per series against x, with optional labelled horizontal reference lines (e.g. published values)
+    and labelled vertical markers at given x (e.g. a report's setting on a sweep)."""
     fig, ax = plt.subplots(figsize=(6.5, 3.8))
     for label, values in series.items():
         ax.plot(list(x)[:len(values)], values, marker="o", ms=3, label=label)
     for (label, value), style in zip((references or {}).items(), ("--", ":", "-.")):
         ax.axhline(value, color="gray", ls=style, label=label)
-    if logx:  # a log axis labels only powers of ten: label every x we measured instead
-        ax.set_xscale("log")
-        ax.set_xticks(list(x), [f"{v:g}" for v in x])
-        ax.xaxis.set_minor_locator(plt.NullLocator())
+    for (label, value), style in zip((markers or {}).items(), ("--", ":", "-.", (0, (1, 3)))):
+        ax.axvline(value, color="tab:red", ls=style, label=label)
+    if logx:
+        log_x_axis(ax, x)
+    if logy:
+        ax.set_yscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
+    finish(fig, name)
+
+
+def training_terms(histories: Mapping[str, Mapping[str, Sequence[float]]], recon_scale: float, recon_label: str,
+                   title: str, name: str | None = None) -> None:
+    """Reconstruction and KL during training, side by side: each optimiser step of the first epoch (thin line, from
+    the history's first_epoch_* lists), then the mean of every epoch (dots). recon is multiplied by recon_scale
+    (e.g. 1/D for a per-pixel mean); the KL axis is logarithmic."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
+    for label, history in histories.items():
+        steps = len(history["first_epoch_kl"])
+        step_x = (np.arange(steps) + 1) / steps
+        epoch_x = np.arange(1, len(history["train_kl"]) + 1)
+        for ax, key, scale in ((axes[0], "recon", recon_scale), (axes[1], "kl", 1.0)):
+            (line,) = ax.plot(step_x, np.asarray(history[f"first_epoch_{key}"]) * scale, lw=0.8, alpha=0.7)
+            ax.plot(epoch_x, np.asarray(history[f"train_{key}"]) * scale, marker="o", ms=3, color=line.get_color(), label=label)
+    axes[0].set(title="reconstruction term", xlabel="epoch (first epoch: every step)", ylabel=recon_label)
+    axes[1].set(title="KL(q(z|x) ‖ p(z))", xlabel="epoch (first epoch: every step)", ylabel="nats per image", yscale="log")
+    axes[1].legend(fontsize=8)
+    fig.suptitle(title)
     finish(fig, name)
 
 
@@ -168,4 +199,49 @@ def grouped_bar_chart(groups: Mapping[str, Mapping[str, float]], title: str, yla
     ax.set_xticks(positions, list(groups), rotation=30, ha="right")
     ax.set(title=title, ylabel=ylabel)
     ax.legend(fontsize=8)
+    finish(fig, name)
+
+
+def sweep_panels(x: Sequence[float], panels: Mapping[str, Mapping[str, Sequence[float]]], xlabel: str, title: str,
+                 name: str | None = None, markers: Mapping[str, float] | None = None, logx: bool = True,
+                 ylabels: Mapping[str, str] | None = None, log_panels: Sequence[str] = ()) -> None:
+    """One small panel per measurement against a swept setting (e.g. the reconstruction weight), one line per
+    series (e.g. dataset) in each, with labelled vertical markers (e.g. the reports' settings) in every panel."""
+    columns = min(3, len(panels))
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False, layout="constrained")
+    for ax, (panel, series) in zip(axes.flat, panels.items()):
+        for label, values in series.items():
+            ax.plot(list(x)[:len(values)], values, marker="o", ms=3, label=label)
+        for (label, value), style in zip((markers or {}).items(), ("--", ":", "-.", (0, (1, 3)))):
+            ax.axvline(value, color="tab:red", ls=style, lw=1, label=label)
+        ax.set(title=panel, xlabel=xlabel, ylabel=(ylabels or {}).get(panel, ""))
+        if logx:
+            log_x_axis(ax, x)
+        if panel in log_panels:
+            ax.set_yscale("log")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.set_visible(False)
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle(title)
+    finish(fig, name)
+
+
+def rate_distortion(curves: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[str]]], title: str,
+                    name: str | None = None, highlights: Mapping[str, tuple[str, float, float]] | None = None) -> None:
+    """Rate (KL, nats) against distortion (per-pixel MSE), one panel per dataset: curves: dataset -> (distortions,
+    rates, point labels); highlights: label -> (dataset, distortion, rate), drawn as stars (e.g. a calibrated model)."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.2 * len(curves), 3.9), squeeze=False, layout="constrained")
+    for ax, (dataset, (distortions, rates, labels)) in zip(axes[0], curves.items()):
+        ax.plot(distortions, rates, marker="o", ms=4)
+        for d, r, label in zip(distortions, rates, labels):
+            ax.annotate(label, (d, r), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        for label, (where, d, r) in (highlights or {}).items():
+            if where == dataset:
+                ax.plot([d], [r], marker="*", ms=12, ls="none", label=label)
+        ax.set(title=dataset, xlabel="distortion: MSE per pixel value", ylabel="rate: KL (nats per image)", xscale="log")
+        ax.set_yscale("symlog", linthresh=1.0)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+    fig.suptitle(title)
     finish(fig, name)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from typing import Mapping, Sequence
 
+from .claims import verdict_for
+
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """(mean, sample standard deviation) of the values; the std is NaN for a single value."""
@@ -30,3 +32,25 @@ def difference(first: Mapping[str, tuple[float, float]], second: Mapping[str, tu
     (m1, s1), (m2, s2) = first[column], second[column]
     stderr = math.sqrt(s1 ** 2 / seeds_first + s2 ** 2 / seeds_second)
     return {"difference": m1 - m2, "stderr": stderr, "measurable": bool(abs(m1 - m2) > 2 * stderr)}
+
+
+def seed_statistics(values: Sequence[float]) -> dict[str, float]:
+    """One measurement over training seeds -> {"mean", "std" (sample std; 0 for a single seed), "n"}."""
+    mean, std = mean_std(values)
+    return {"mean": mean, "std": 0.0 if math.isnan(std) else std, "n": len(values)}
+
+
+def paired_seed_difference(first: Sequence[float], second: Sequence[float]) -> dict[str, float]:
+    """Mean of first − second over paired seeds (seed k of one model against seed k of the other), with its standard
+    error (std of the differences / sqrt(n); NaN for one pair): {"mean", "stderr", "n"}."""
+    differences = [float(a) - float(b) for a, b in zip(first, second, strict=True)]
+    mean, std = mean_std(differences)
+    return {"mean": mean, "stderr": std / math.sqrt(len(differences)), "n": len(differences)}
+
+
+def measurable(difference: Mapping[str, float]) -> bool:
+    """The collection's rule (`claims.verdict_for`) on {"mean", "stderr"}: the difference counts when it is at least
+    twice its standard error and not zero; with an unknown (NaN) standard error it never counts."""
+    if not math.isfinite(difference["stderr"]):
+        return False
+    return verdict_for(difference["mean"], difference["stderr"]) != "no measurable difference"

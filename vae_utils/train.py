@@ -14,16 +14,22 @@ from tqdm.auto import tqdm
 
 from .checkpoints import cached_json, checkpoint_path, compact_state, load_checkpoint, save_checkpoint
 from .data import ImageTensors, iterate_batches, to_float
-from .losses import LIKELIHOODS, elbo_terms, evaluate_elbo
+from .losses import LIKELIHOODS, RECON_REDUCTIONS, evaluate_elbo, kl_weight, training_loss
 from .models import Autoencoder, ModelSpec, build_classifier, build_model, has_convolutions, non_default_fields
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How to train. gaussian_log_scale: log sigma of a Gaussian decoder, fixed (a float) or learned (None);
+    """How to train. gaussian_log_scale: log sigma of a Gaussian decoder, fixed (a float), learned (None) or set to
+    its closed-form optimum on every batch ("optimal": the calibrated decoder of the sigma-VAE, Rybkin et al. 2021);
     binarize: draw each training pixel from Bernoulli(intensity) anew every batch (dynamic binarisation);
     initial_log_scale: where a learned log sigma starts (Adam moves it by about learning_rate per step, so a start
     far from its optimum would take thousands of steps to get there).
+    recon_weight, recon_reduction: the reconstruction term is recon_weight * (-log p(x|z)) summed over pixels
+    ("sum", the ELBO) or averaged over them ("mean": the image-construction report's mismatch; see
+    losses.training_loss for its equivalent decoder variance sigma^2 = D / (2 recon_weight)).
+    kl_warmup_epochs: KL annealing, the KL weight rising linearly from 0 to beta over these epochs (per step).
+    free_bits: nats per latent dimension the KL does not charge for (Kingma et al. 2016); 0 = off.
     A new field must default to the old behaviour: fields at their defaults stay out of checkpoint keys."""
 
     epochs: int = 10
@@ -32,9 +38,13 @@ class TrainConfig:
     seed: int = 0
     likelihood: str = "bernoulli"
     beta: float = 1.0
-    gaussian_log_scale: float | None = 0.0
+    gaussian_log_scale: float | str | None = 0.0
     binarize: bool = False
     initial_log_scale: float = 0.0
+    recon_weight: float = 1.0
+    recon_reduction: str = "sum"
+    kl_warmup_epochs: int = 0
+    free_bits: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.epochs, int) or self.epochs <= 0:
@@ -47,6 +57,16 @@ class TrainConfig:
             raise ValueError(f"Unknown likelihood {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}.")
         if self.beta < 0:
             raise ValueError(f"beta must be >= 0, got {self.beta!r}")
+        if isinstance(self.gaussian_log_scale, str) and self.gaussian_log_scale != "optimal":
+            raise ValueError(f"gaussian_log_scale must be a float, None (learned) or 'optimal', got {self.gaussian_log_scale!r}")
+        if self.recon_weight <= 0:
+            raise ValueError(f"recon_weight must be positive, got {self.recon_weight!r}")
+        if self.recon_reduction not in RECON_REDUCTIONS:
+            raise ValueError(f"Unknown recon_reduction {self.recon_reduction!r}; choose one of {', '.join(RECON_REDUCTIONS)}.")
+        if not isinstance(self.kl_warmup_epochs, int) or self.kl_warmup_epochs < 0:
+            raise ValueError(f"kl_warmup_epochs must be a non-negative integer, got {self.kl_warmup_epochs!r}")
+        if self.free_bits < 0:
+            raise ValueError(f"free_bits must be >= 0, got {self.free_bits!r}")
 
 
 @dataclass
@@ -67,9 +87,47 @@ class TrainedModel:
         return self.model.log_scale if self.config.gaussian_log_scale is None else self.config.gaussian_log_scale
 
     def evaluate(self, images: torch.Tensor) -> dict[str, float]:
-        """Mean recon, kl, loss and elbo per image (nats) on uint8 images, with this model's likelihood and beta."""
+        """Mean recon, kl, loss and elbo per image (nats) on uint8 images, with this model's likelihood and beta
+        (the unweighted terms: recon_weight, recon_reduction and free bits shape training only)."""
         return evaluate_elbo(self.model, images, self.config.likelihood, self.config.beta, self.log_scale)
 
+
+class DeferredFit:
+    """A `fit` that trains or loads only when its model is first needed, with evaluations cached beside its
+    checkpoint (`<name>-<key>.<tag>.json`). For runs a notebook needs only numbers from (extra seeds): it can commit
+    their evaluations instead of their weights and still re-run without training. Attributes of the trained model
+    (model, history, evaluate, log_scale, from_cache) are those of `run()`."""
+
+    def __init__(self, spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTensors | None = None, *,
+                 name: str, checkpoint_dir: str | Path = "checkpoints", retrain: bool = False, **fit_options):
+        self._fit = lambda: fit(spec, config, train, val, name=name, checkpoint_dir=checkpoint_dir, retrain=retrain,
+                                **fit_options)
+        self.key_config = run_config(spec, config, train, val, fit_options.get("monitor"))
+        self.path = checkpoint_path(checkpoint_dir, name, self.key_config)
+        self.retrain = retrain
+        self._trained: TrainedModel | None = None
+
+    def run(self) -> TrainedModel:
+        """The trained model: loaded from its checkpoint, or trained now (once)."""
+        if self._trained is None:
+            self._trained = self._fit()
+        return self._trained
+
+    def cached(self, tag: str, evaluate: Callable[[TrainedModel], object], on: dict | None = None) -> object:
+        """evaluate(trained model), a JSON-serialisable value, cached under `tag`; `on` describes what it is evaluated
+        on (test set, sample seed...) and is part of the cache key. retrain=True recomputes it."""
+        return cached_json(self.path.with_suffix(f".{tag}.json"), {"run": self.key_config, "on": on},
+                           lambda: evaluate(self.run()), recompute=self.retrain)
+
+    @property
+    def train_seconds(self) -> float:
+        """Seconds the training took (cached, so known without loading the weights)."""
+        return self.cached("trained", lambda trained: {"train_seconds": trained.train_seconds})["train_seconds"]
+
+    def __getattr__(self, attribute: str):
+        if attribute.startswith("_"):
+            raise AttributeError(attribute)
+        return getattr(self.run(), attribute)
 
 def load_trained(path: str | Path, device: str | torch.device | None = None) -> Autoencoder:
     """Rebuild a model from a checkpoint that `fit` saved (its spec is in the stored config), in eval mode."""
@@ -179,13 +237,16 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
             model.train()
             began = time.perf_counter()
             sums = torch.zeros(3, device=device)
+            steps_seen: list[torch.Tensor] = []
             for step, batch in enumerate(iterate_batches(images, config.batch_size, shuffle=True, generator=shuffle)):
                 x = to_float(batch)
                 if config.binarize:
                     x = torch.bernoulli(x)
                 if channels_last:
                     x = x.contiguous(memory_format=torch.channels_last)
-                terms = elbo_terms(model(x), x, config.likelihood, config.beta, log_scale)
+                beta = kl_weight(epoch * steps_per_epoch + step, config.kl_warmup_epochs * steps_per_epoch, config.beta)
+                terms = training_loss(model(x), x, config.likelihood, beta, log_scale, config.recon_weight,
+                                      config.recon_reduction, config.free_bits)
                 loss = terms["loss"]
                 if not torch.isfinite(loss):
                     raise FloatingPointError(
@@ -194,9 +255,15 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                sums += torch.stack([terms["loss"], terms["recon"], terms["kl"]]).detach() * len(x)
+                step_terms = torch.stack([terms["loss"], terms["recon"], terms["kl"]]).detach()
+                sums += step_terms * len(x)
+                if epoch == 0:
+                    steps_seen.append(step_terms)
                 bar.update(1)
             seconds += time.perf_counter() - began
+            if epoch == 0:  # the first epoch step by step: where the KL starts and how fast it falls
+                for part, values in zip(("loss", "recon", "kl"), torch.stack(steps_seen).T.tolist()):
+                    history[f"first_epoch_{part}"] = values
             for part, value in zip(("loss", "recon", "kl"), (sums / len(images)).tolist()):
                 history.setdefault(f"train_{part}", []).append(value)
             if val is not None:

@@ -1,4 +1,5 @@
-"""Interactive latent explorer: sliders over a code, the decoded image updating live (ipywidgets 8)."""
+"""Interactive explorers (ipywidgets 8): sliders over a code with the decoded image updating live, and the
+image-construction report's symptom test (decodes of two images and of noise) for a chosen model."""
 from __future__ import annotations
 
 import io
@@ -58,8 +59,8 @@ class LatentExplorer:
 
 
 def images_to_png(images: torch.Tensor, scale: int = 6) -> bytes:
-    """A row of images (N, C, H, W) in [0, 1], enlarged `scale` times, as PNG bytes."""
-    images = images.detach().float().cpu()
+    """A row of images (N, C, H, W) in [0, 1], enlarged `scale` times and separated by white lines, as PNG bytes."""
+    images = images.detach().float().cpu().clamp(0, 1)
     if scale > 1:
         images = torch.nn.functional.interpolate(images, scale_factor=scale, mode="nearest")
     buffer = io.BytesIO()
@@ -100,3 +101,94 @@ class ReconstructionExplorer:
         scores = self.score(reconstruction, original)
         self.scores.value = " &nbsp; ".join(f"{name}: <b>{value:.4g}</b>" for name, value in scores.items())
         return scores
+
+
+def symptom_row(model, pair: torch.Tensor, noise_seed: int = 0) -> torch.Tensor:
+    """The image-construction report's symptom test for one model: image A, decode(mu_A), image B, decode(mu_B) and
+    the decode of z ~ N(0, I) drawn with noise_seed. pair: (2, C, H, W) in [0, 1]; returns (5, C, H, W) in [0, 1]."""
+    device = next(model.parameters()).device
+    noise = torch.randn(1, model.latent_dim, generator=torch.Generator().manual_seed(noise_seed))
+    with torch.no_grad():
+        decoded = model.reconstruct(pair.to(device)).cpu()
+        from_noise = torch.sigmoid(model.decode(noise.to(device))).cpu()
+    return torch.cat([pair[:1], decoded[:1], pair[1:], decoded[1:], from_noise])
+
+
+class DecodeComparer:
+    """The image-construction report's symptom test, live: two test images, the decodes of their codes
+    (posterior means) and the decode of a noise code z ~ N(0, I), for a model picked from a menu.
+
+    models: label -> VAE; images: (N, C, H, W) in [0, 1] or uint8 (e.g. real test images); first, second: the
+    indices shown at the start. `update()` (called on every change) redraws; `widget` is what a notebook displays."""
+
+    def __init__(self, models: dict, images: torch.Tensor, first: int = 0, second: int = 1, noise_seed: int = 0,
+                 scale: int = 3, title: str = "image A | decode(code A) | image B | decode(code B) | decode(noise)"):
+        if not models:
+            raise ValueError("give at least one model to compare")
+        if not (0 <= first < len(images) and 0 <= second < len(images)):
+            raise ValueError(f"first and second must be image indices in 0..{len(images) - 1}, got {first}, {second}")
+        self.models, self.scale = models, scale
+        self.images = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+        self.model_menu = widgets.Dropdown(options=list(models), description="model")
+        self.first = widgets.IntSlider(value=first, min=0, max=len(images) - 1, description="image A")
+        self.second = widgets.IntSlider(value=second, min=0, max=len(images) - 1, description="image B")
+        self.noise_seed = widgets.IntSlider(value=noise_seed, min=0, max=99, description="noise seed")
+        self.image = widgets.Image(format="png", value=b"")
+        for control in (self.model_menu, self.first, self.second, self.noise_seed):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), self.image,
+                                    widgets.HBox([self.model_menu, self.noise_seed]), widgets.HBox([self.first, self.second])])
+        self.update()
+
+    def current_row(self) -> torch.Tensor:
+        """The five images shown: A, decode(mu_A), B, decode(mu_B), decode(noise), (5, C, H, W) in [0, 1]."""
+        pair = self.images[[self.first.value, self.second.value]]
+        return symptom_row(self.models[self.model_menu.value], pair, self.noise_seed.value)
+
+    def update(self, change: dict | None = None) -> bytes:
+        """Redraw the row for the current model, images and noise seed; returns the PNG bytes shown."""
+        self.image.value = images_to_png(self.current_row(), self.scale)
+        return self.image.value
+
+
+class SweepExplorer:
+    """A slider over a trained sweep (e.g. reconstruction weights): for the chosen setting, the reconstructions of
+    fixed real images and decodes of fixed prior samples. models: label -> VAE, in slider order;
+    images: (N, C, H, W) in [0, 1] or uint8. `update()` is called on every slider move; `widget` is displayed."""
+
+    def __init__(self, models: dict, images: torch.Tensor, samples: int = 8, seed: int = 0, scale: int = 2,
+                 title: str = "top: test images; middle: their reconstructions; bottom: samples"):
+        if not models:
+            raise ValueError("give at least one model")
+        self.models, self.scale = models, scale
+        self.images = images.float() / 255.0 if images.dtype == torch.uint8 else images.float()
+        latent = next(iter(models.values())).latent_dim
+        self.noise = torch.randn(samples, latent, generator=torch.Generator().manual_seed(seed))
+        self.slider = widgets.SelectionSlider(options=list(models), description="setting", continuous_update=False,
+                                              layout=widgets.Layout(width="500px"))
+        self.image = widgets.Image(format="png", value=b"")
+        self.slider.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), self.slider, self.image])
+        self.update()
+
+    def current_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(reconstructions (N, C, H, W), samples (samples, C, H, W)) of the chosen model, in [0, 1]."""
+        model = self.models[self.slider.value]
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            return (model.reconstruct(self.images.to(device)).cpu(),
+                    torch.sigmoid(model.decode(self.noise.to(device))).cpu())
+
+    def update(self, change: dict | None = None) -> bytes:
+        """Redraw for the chosen setting; returns the PNG bytes shown."""
+        reconstructions, samples = self.current_rows()
+        rows = [self.images, reconstructions, samples]
+        width = max(len(r) for r in rows)
+        padded = [torch.cat([r, torch.ones(width - len(r), *r.shape[1:])]) for r in rows]
+        images = torch.cat(padded)
+        if self.scale > 1:
+            images = torch.nn.functional.interpolate(images, scale_factor=self.scale, mode="nearest")
+        buffer = io.BytesIO()
+        save_image(images, buffer, format="png", nrow=width, padding=2, pad_value=1.0)
+        self.image.value = buffer.getvalue()
+        return self.image.value
