@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import matplotlib.pyplot as plt
+from matplotlib.ticker import ScalarFormatter
 import numpy as np
 import torch
 from torchvision.utils import make_grid
@@ -37,8 +38,10 @@ def finish(fig: plt.Figure, name: str | None) -> None:
 def log_x_axis(ax: plt.Axes, x: Sequence[float]) -> None:
     """A logarithmic x axis labelled at every measured x (a plain log axis labels only the powers of ten)."""
     ax.set_xscale("log")
-    ax.set_xticks(list(x), [f"{v:g}" for v in x])
+    ax.set_xticks(list(x), [f"{v:,.0f}" if v >= 1 and float(v).is_integer() else f"{v:g}" for v in x])
     ax.xaxis.set_minor_locator(plt.NullLocator())
+    if len(x) > 5:  # neighbours on a log axis can sit closer than their labels are wide
+        ax.tick_params(axis="x", labelrotation=45)
 
 
 def _as_grid_image(images: torch.Tensor, nrow: int) -> np.ndarray:
@@ -220,6 +223,8 @@ def sweep_panels(x: Sequence[float], panels: Mapping[str, Mapping[str, Sequence[
             log_x_axis(ax, x)
         if panel in log_panels:
             ax.set_yscale("log")
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_formatter(ScalarFormatter())
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=7)
