@@ -180,3 +180,13 @@ def test_optimal_log_scale_is_half_the_log_mse_and_maximises_the_likelihood():
         assert losses.gaussian_log_likelihood(mean, x, best + shift).sum() < at_best
     logits = torch.logit(mean)
     assert torch.allclose(losses.log_likelihood(logits, x, "gaussian", "optimal"), losses.gaussian_log_likelihood(mean, x, best), atol=1e-4)
+
+
+def test_gaussian_nll_to_mse_inverts_the_gaussian_log_likelihood():
+    torch.manual_seed(0)
+    x, mean = torch.rand(3, 1, 4, 4), torch.rand(3, 1, 4, 4)
+    for log_scale in (0.0, -1.5):
+        nats = -losses.gaussian_log_likelihood(mean, x, log_scale)
+        mse = (x - mean).pow(2).flatten(1).mean(1)
+        recovered = [losses.gaussian_nll_to_mse(v, 16, log_scale) for v in nats.tolist()]
+        assert recovered == pytest.approx(mse.tolist(), rel=1e-4)

@@ -37,3 +37,12 @@ def test_seed_statistics_and_the_two_standard_errors_rule():
 
     assert stats.seed_statistics([2.5]) == {"mean": 2.5, "std": 0.0, "n": 1}
     assert not stats.measurable(stats.paired_seed_difference([3.0], [1.0]))  # one pair: no standard error
+
+
+def test_linear_trend_of_a_line_and_of_noise():
+    line = stats.linear_trend([1.0, 3.0, 5.0, 7.0])
+    assert line["slope"] == pytest.approx(2.0) and line["stderr"] == pytest.approx(0.0, abs=1e-12) and line["steps"] == 4
+    flat = stats.linear_trend([0.1, -0.2, 0.15, -0.1, 0.05])
+    assert abs(flat["slope"]) < 2 * flat["stderr"]  # noise around a constant: no measurable trend
+    with pytest.raises(ValueError, match="at least 3"):
+        stats.linear_trend([1.0, 2.0])

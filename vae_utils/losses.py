@@ -88,6 +88,15 @@ def squared_error(mean: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return (x - mean).pow(2).flatten(1).sum(1)
 
 
+
+def gaussian_nll_to_mse(nats: float, pixels: int, log_scale: float = 0.0) -> float:
+    """The mean squared error per pixel value behind a Gaussian -log p(x|z) of `nats` per image with fixed sigma =
+    exp(log_scale) over `pixels` values: -log p = SSE / (2 sigma^2) + pixels * (log sigma + log(2 pi) / 2), so
+    MSE = 2 sigma^2 (nats - pixels * (log sigma + log(2 pi) / 2)) / pixels. Removes the constant that hides
+    differences between loss curves."""
+    constant = pixels * (log_scale + 0.5 * math.log(2 * math.pi))
+    return 2 * math.exp(2 * log_scale) * (nats - constant) / pixels
+
 def log_likelihood(logits: torch.Tensor, x: torch.Tensor, likelihood: str, gaussian_log_scale: torch.Tensor | float = 0.0) -> torch.Tensor:
     """log p(x|z) per sample, (B,) nats, for a decoder that outputs logits; the Gaussian mean is sigmoid(logits).
 

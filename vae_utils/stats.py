@@ -54,3 +54,17 @@ def measurable(difference: Mapping[str, float]) -> bool:
     if not math.isfinite(difference["stderr"]):
         return False
     return verdict_for(difference["mean"], difference["stderr"]) != "no measurable difference"
+
+
+def linear_trend(values: Sequence[float]) -> dict[str, float]:
+    """Least-squares slope of values against their index (units per step) with its standard error, for asking
+    whether a training curve is still moving: {"slope", "stderr", "steps"}. Needs at least 3 values."""
+    values = [float(v) for v in values]
+    n = len(values)
+    if n < 3:
+        raise ValueError(f"linear_trend needs at least 3 values, got {n}")
+    mean_x, mean_y = (n - 1) / 2, sum(values) / n
+    sxx = sum((i - mean_x) ** 2 for i in range(n))
+    slope = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values)) / sxx
+    residual = sum((v - mean_y - slope * (i - mean_x)) ** 2 for i, v in enumerate(values))
+    return {"slope": slope, "stderr": math.sqrt(residual / (n - 2) / sxx), "steps": n}
