@@ -140,7 +140,10 @@ def test_step_classifier_learns_is_cached_and_records_only_numbers(tmp_path):
     config = ClassifierConfig(steps=60, batch_size=32, learning_rate=3e-3)
     run = fit_classifier_steps(config, data, data, name="c", checkpoint_dir=tmp_path, progress=False)
     assert run.history["test_accuracy"] == [1.0] and len(run.history["train_loss"]) == 10
-    assert fit_classifier_steps(config, data, data, name="c", checkpoint_dir=tmp_path).from_cache
+    cached = fit_classifier_steps(config, data, data, name="c", checkpoint_dir=tmp_path)
+    assert cached.from_cache and torch.equal(predictions(cached.model, data.images), data.labels)
+    stored = torch.load(run.path, weights_only=True)["model"]
+    assert all(v.dtype == torch.float16 for v in stored.values() if torch.is_floating_point(v))  # half the space
     assert torch.equal(predictions(run.model, data.images), data.labels) and per_class_accuracy(run.model, data) == [1.0, 1.0]
     calls = []
 

@@ -147,7 +147,7 @@ def fit_classifier_steps(config: ClassifierConfig, train: ImageTensors, test: Im
         return TrainedClassifier(model.to(pick_device(device)).eval(), state["history"], state["train_seconds"], True, path)
     model, history, seconds = train_classifier(config, train, device=device, progress=progress, desc=name)
     history["test_accuracy"] = [classifier_accuracy(model, test)]
-    save_checkpoint(path, key, {"model": model.state_dict(), "history": history, "train_seconds": seconds})
+    save_checkpoint(path, key, {"model": compact_state(model.state_dict()), "history": history, "train_seconds": seconds})
     return TrainedClassifier(model, history, seconds, False, path)
 
 
@@ -166,7 +166,8 @@ def classifier_record(config: ClassifierConfig, make_train: Callable[[], ImageTe
         if train.description != train_description:
             raise ValueError(f"make_train() gave a set described as {train.description}, not {train_description}")
         model, history, seconds = train_classifier(config, train, device=device, progress=progress, desc=name)
-        return {"test_accuracy": classifier_accuracy(model, test), "per_class": per_class_accuracy(model, test),
+        correct = predictions(model, test.images) == test.labels
+        return {"test_accuracy": correct.float().mean().item(), "per_class": _per_class(correct, test.labels),
                 "train_images": len(train), "train_seconds": seconds, "history": history}
 
     return cached_json(checkpoint_path(checkpoint_dir, name, key, ".json"), key, compute, recompute=retrain)
@@ -183,7 +184,9 @@ def predictions(model: torch.nn.Module, images: torch.Tensor, batch_size: int = 
 
 def per_class_accuracy(model: torch.nn.Module, data: ImageTensors) -> list[float]:
     """Accuracy on the images of each class 0..K-1 (NaN for a class with no image)."""
-    correct = predictions(model, data.images) == data.labels
-    classes = int(data.labels.max()) + 1
-    return [correct[data.labels == c].float().mean().item() if (data.labels == c).any() else math.nan
-            for c in range(classes)]
+    return _per_class(predictions(model, data.images) == data.labels, data.labels)
+
+
+def _per_class(correct: torch.Tensor, labels: torch.Tensor) -> list[float]:
+    return [correct[labels == c].float().mean().item() if (labels == c).any() else math.nan
+            for c in range(int(labels.max()) + 1)]
