@@ -38,3 +38,22 @@ def test_cifar_vae_is_a_density_model_with_a_sensible_bits_per_dim(prefix, data_
                                  batch_size=50, chunk=50).mean().item() for k in (1, 20)]
     assert abs(bounds[0] - elbo) < 20.0 and bounds[1] > bounds[0]
     assert 3.0 < metrics.bits_per_dim(-bounds[1], 3072) < 8.0  # between the best published models and raw bytes
+
+
+def test_notebook_07s_classifier_and_vae_make_images_that_keep_their_labels(data_root):
+    """Notebook 07's committed Table 4 classifier is a trained one, and its committed VAE's reconstructions of real
+    digits are still read as those digits, while heavy noise on the codes loses labels."""
+    import torch
+
+    from vae_utils.classify import predictions
+    from vae_utils.models import build_classifier
+    from vae_utils.synthetic import label_agreement, perturbed_decodes
+
+    classifier = build_classifier((1, 28, 28))
+    classifier.load_state_dict(torch.load(committed("07_table4_classifier"), weights_only=True)["model"])
+    vae = load_trained(committed("07_s1_conv_vae_half_a"), device="cpu")
+    test = data.subset(data.load_mnist("test", data_root), 500, seed=1)
+    assert (predictions(classifier, test.images) == test.labels).float().mean() > 0.98
+    plain = label_agreement(classifier, perturbed_decodes(vae, test.images, 0.0), test.labels)["accuracy"]
+    heavy = label_agreement(classifier, perturbed_decodes(vae, test.images, 8.0, portion=1.0), test.labels)["accuracy"]
+    assert plain > 0.9 and heavy < plain

@@ -40,3 +40,14 @@ def test_log_axis_labels_every_measured_value(tmp_path, monkeypatch):
     labels = [t.get_text() for t in shown[0].axes[0].get_xticklabels()]
     assert labels == ["2", "4", "10", "20", "100"]
     plt.close("all")
+
+
+def test_errorbar_chart_saves_and_labels_every_x(tmp_path, monkeypatch):
+    folder = plots.setup("99_test", tmp_path)
+    plots.errorbar_chart([100, 1000], {"a": ([90.0, 95.0], [1.0, 0.5]), "b": ([80.0], [2.0])}, "t", "n", "acc",
+                         name="bars_err", logx=True, references={"ref": 99.0})
+    assert (folder / "bars_err.png").is_file()
+    shown = []
+    monkeypatch.setattr(plots, "finish", lambda fig, name: shown.append(fig))
+    plots.errorbar_chart([100, 300, 1000], {"a": ([1, 2, 3], [0, 0, 0])}, "t", "n", "acc", logx=True)
+    assert [t.get_text() for t in shown[0].axes[0].get_xticklabels()] == ["100", "300", "1000"]

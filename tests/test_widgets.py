@@ -114,3 +114,44 @@ def test_sweep_explorer_redraws_when_the_slider_moves():
     assert explorer.image.value != before and explorer.current_rows()[1].std() > 0.01
     explorer.slider.value = "w = 1"
     assert explorer.image.value == before
+
+
+def test_generated_digits_explorer_redraws_and_reports_the_classifier_labels():
+    from vae_utils.widgets import GeneratedDigitsExplorer
+    generate = lambda digit, scale: torch.full((4, 1, 8, 8), min(1.0, 0.1 * digit + 0.1 * scale))
+    classify = lambda images: torch.full((len(images),), 3 if images.mean() > 0.25 else 0)
+    explorer = GeneratedDigitsExplorer(generate, classify, [0.0, 1.0, 4.0], digits=[0, 3])
+    assert explorer.update() == {"predicted": [0, 0, 0, 0], "agree": 1.0}
+    before = bytes(explorer.image.value)
+    explorer.digit.value = 3  # the observer calls update() as JupyterLab would
+    assert bytes(explorer.image.value) != before and "100%" in explorer.predictions.value
+    explorer.noise.value = 4.0
+    assert "agree with 3" in explorer.predictions.value
+    with pytest.raises(ValueError, match="at least one noise scale"):
+        GeneratedDigitsExplorer(generate, classify, [])
+
+
+def test_the_synthetic_notebooks_explorer_redraws_from_its_committed_vae():
+    """Notebook 07's explorer, headless: the committed VAE and Table 4 classifier behind the controls."""
+    from pathlib import Path
+
+    from vae_utils.classify import predictions
+    from vae_utils.models import build_classifier
+    from vae_utils.synthetic import perturbed_decodes
+    from vae_utils.train import load_trained
+    from vae_utils.widgets import GeneratedDigitsExplorer
+
+    folder = Path(__file__).resolve().parents[1] / "checkpoints"
+    vaes, classifiers = list(folder.glob("07_s1_conv_vae_half_a-*.pt")), list(folder.glob("07_table4_classifier-*.pt"))
+    if not vaes or not classifiers:
+        pytest.skip("notebook 07's checkpoints are not committed")
+    vae = load_trained(vaes[0], device="cpu")
+    classifier = build_classifier((1, 28, 28))
+    classifier.load_state_dict(torch.load(classifiers[0], weights_only=True)["model"])
+    g = torch.Generator().manual_seed(0)
+    images = (torch.rand(10, 1, 28, 28, generator=g) * 255).to(torch.uint8)
+    explorer = GeneratedDigitsExplorer(lambda digit, scale: perturbed_decodes(vae, images, scale),
+                                       lambda x: predictions(classifier.float(), x), [0.0, 4.0])
+    before = bytes(explorer.image.value)
+    explorer.noise.value = 4.0
+    assert bytes(explorer.image.value).startswith(b"\x89PNG") and bytes(explorer.image.value) != before

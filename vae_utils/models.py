@@ -274,3 +274,56 @@ def count_parameters(model: nn.Module) -> int:
 def has_convolutions(model: nn.Module) -> bool:
     """Whether the model has 2-D (transposed) convolutions, which run faster channels-last on CPU."""
     return any(isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) for m in model.modules())
+
+
+class ConditionalVAE(VAE):
+    """A label-conditional VAE (the CVAE of Sohn et al. 2015 in its simplest form) on the S1 conv body: the encoder
+    sees the image with its one-hot label as `classes` constant extra channels, q(z|x, y); the decoder sees z next to
+    the one-hot label, p(x|z, y); the prior stays N(0, I). Every method takes the labels (B,) int64 beside x or z."""
+
+    def __init__(self, image_shape: tuple[int, int, int], latent_dim: int = 20, classes: int = 10):
+        c, h, w = image_shape
+        if classes < 2:
+            raise ValueError(f"a conditional VAE needs at least 2 classes, got {classes}")
+        encoder, _ = _s1_conv_body(ModelSpec("s1_conv", (c + classes, h, w), latent_dim), 2 * latent_dim)
+        _, decoder = _s1_conv_body(ModelSpec("s1_conv", (c, h, w), latent_dim + classes), 2 * latent_dim)
+        super().__init__(encoder, decoder, image_shape, latent_dim)
+        self.classes = classes
+
+    def one_hot(self, labels: torch.Tensor) -> torch.Tensor:
+        """labels (B,) in 0..classes-1 -> (B, classes) float, with a clear error for a label out of range."""
+        labels = torch.as_tensor(labels, device=next(self.parameters()).device).long().flatten()
+        if len(labels) and (labels.min() < 0 or labels.max() >= self.classes):
+            raise ValueError(f"labels must be in 0..{self.classes - 1}, got {labels.min().item()}..{labels.max().item()}")
+        return nn.functional.one_hot(labels, self.classes).float()
+
+    def encode(self, x: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:  # type: ignore[override]
+        """x (B, C, H, W) in [0, 1], labels (B,) -> (mu, logvar) of q(z|x, y), each (B, D)."""
+        self.check_input(x)
+        if len(labels) != len(x):
+            raise ValueError(f"{len(x)} images but {len(labels)} labels")
+        maps = self.one_hot(labels)[:, :, None, None].expand(-1, -1, *x.shape[2:])
+        mu, logvar = self.encoder(torch.cat([x, maps.to(x.dtype)], 1)).chunk(2, dim=1)
+        return mu, logvar
+
+    def decode(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        """z (B, D), labels (B,) -> logits (B, C, H, W) of p(x|z, y)."""
+        return self.decoder(torch.cat([z, self.one_hot(labels).to(z.dtype)], 1))
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:  # type: ignore[override]
+        mu, logvar = self.encode(x, labels)
+        z = self.reparameterize(mu, logvar)
+        return {"z": z, "mu": mu, "logvar": logvar, "logits": self.decode(z, labels)}
+
+    def code(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return self.encode(x, labels)[0]
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return torch.sigmoid(self.decode(self.code(x, labels), labels))
+
+    @torch.no_grad()
+    def sample(self, labels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:  # type: ignore[override]
+        """One image per label (B,): decode z ~ N(0, I) with that label, (B, C, H, W) in [0, 1]."""
+        z = torch.randn(len(labels), self.latent_dim, generator=generator).to(next(self.parameters()).device)
+        return torch.sigmoid(self.decode(z, labels))

@@ -250,3 +250,22 @@ def rate_distortion(curves: Mapping[str, tuple[Sequence[float], Sequence[float],
             ax.legend(fontsize=8)
     fig.suptitle(title)
     finish(fig, name)
+
+
+def errorbar_chart(x: Sequence[float], series: Mapping[str, tuple[Sequence[float], Sequence[float]]], title: str,
+                   xlabel: str, ylabel: str, name: str | None = None, logx: bool = False,
+                   references: Mapping[str, float] | None = None) -> None:
+    """One line per series against x with error bars: series maps a label to (means, errors), e.g. mean ± std over
+    seeds; optional labelled horizontal reference lines. A series shorter than x is drawn over the first x values."""
+    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    for label, (means, errors) in series.items():
+        ax.errorbar(list(x)[:len(means)], means, yerr=errors, marker="o", ms=3, capsize=3, label=label)
+    for (label, value), style in zip((references or {}).items(), ("--", ":", "-.")):
+        ax.axhline(value, color="gray", ls=style, label=label)
+    if logx:
+        ax.set_xscale("log")
+        ax.set_xticks(list(x), [f"{v:g}" for v in x])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8)
+    finish(fig, name)

@@ -192,3 +192,38 @@ class SweepExplorer:
         save_image(images, buffer, format="png", nrow=width, padding=2, pad_value=1.0)
         self.image.value = buffer.getvalue()
         return self.image.value
+
+
+class GeneratedDigitsExplorer:
+    """Choose a digit and a noise scale: see images generated for that digit and what a classifier calls them.
+
+    generate: (digit, noise scale) -> images (N, C, H, W) in [0, 1] made to carry that label; classify: images ->
+    predicted labels (N,). The predictions are shown under the images, with how many agree with the digit."""
+
+    def __init__(self, generate: Callable[[int, float], torch.Tensor], classify: Callable[[torch.Tensor], torch.Tensor],
+                 noise_scales: Sequence[float], digits: Sequence[int] = tuple(range(10)), scale: int = 3,
+                 title: str = "generated digits explorer"):
+        if not noise_scales or not digits:
+            raise ValueError("give at least one noise scale and one digit")
+        self.generate, self.classify, self.scale = generate, classify, scale
+        self.digit = widgets.Dropdown(options=list(digits), value=digits[0], description="digit")
+        self.noise = widgets.SelectionSlider(options=[float(s) for s in noise_scales], value=float(noise_scales[0]),
+                                             description="noise scale")
+        self.image = widgets.Image(format="png", value=b"")
+        self.predictions = widgets.HTML()
+        for control in (self.digit, self.noise):
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HTML(f"<b>{title}</b>"), widgets.HBox([self.digit, self.noise]),
+                                    self.image, self.predictions])
+        self.update()
+
+    def update(self, change: dict | None = None) -> dict:
+        """Generate for the chosen digit and noise scale, redraw, and return {"predicted": [...], "agree": share}."""
+        with torch.no_grad():
+            images = self.generate(self.digit.value, self.noise.value)
+            predicted = [int(p) for p in self.classify(images)]
+        self.image.value = images_to_png(images, self.scale)
+        agree = sum(p == self.digit.value for p in predicted) / len(predicted)
+        self.predictions.value = (f"classifier says: {' '.join(map(str, predicted))} &nbsp; "
+                                  f"(<b>{agree:.0%}</b> agree with {self.digit.value})")
+        return {"predicted": predicted, "agree": agree}
