@@ -30,3 +30,14 @@ def difference(first: Mapping[str, tuple[float, float]], second: Mapping[str, tu
     (m1, s1), (m2, s2) = first[column], second[column]
     stderr = math.sqrt(s1 ** 2 / seeds_first + s2 ** 2 / seeds_second)
     return {"difference": m1 - m2, "stderr": stderr, "measurable": bool(abs(m1 - m2) > 2 * stderr)}
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (default 95%) for a proportion successes / trials: (low, high), within [0, 1] even
+    for 0 or `trials` successes, where the normal approximation p ± z sqrt(p(1-p)/n) would leave it or shrink to 0."""
+    if trials <= 0 or not 0 <= successes <= trials:
+        raise ValueError(f"need 0 <= successes <= trials and trials > 0, got {successes} of {trials}")
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))  # p inside despite rounding
