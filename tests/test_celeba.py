@@ -118,3 +118,18 @@ def test_subset_and_select_keep_attributes_aligned(tmp_path):
     assert faces.subset(None) is faces
     picked = faces.select(faces.attribute("Eyeglasses"))
     assert picked.attribute("Eyeglasses").all() and len(picked) == 4
+
+
+def test_the_shared_subset_when_present(tmp_path):
+    """Our offline copy (SOURCE.md's facts): 10,000 faces, 5,429 people, Male on 42.17%, no person on two sides."""
+    from conftest import real_data_root
+
+    root = real_data_root()
+    if root is None or not (root / "celeba" / "list_attr_celeba.txt").is_file():
+        pytest.skip("the CelebA subset is not under the data root")
+    faces = data.load_celeba(32, root, cache_dir=tmp_path)
+    assert faces.images.shape == (10_000, 3, 32, 32) and faces.labels.unique().numel() == 5_429
+    assert faces.attribute("Male").sum().item() == 4_217 and faces.attribute("Eyeglasses").sum().item() == 674
+    train, val, test = data.celeba_splits(faces)
+    assert not set(train.labels.tolist()) & (set(val.labels.tolist()) | set(test.labels.tolist()))
+    assert len(train) + len(val) + len(test) == 10_000
