@@ -127,3 +127,22 @@ def test_face_explorer_callbacks_redraw_headless():
         FaceMixExplorer(decode, codes, {"linear": faces.lerp}, {}, first=5)
     with pytest.raises(ValueError, match="needs 4 numbers"):
         FaceMixExplorer(decode, codes, {"linear": faces.lerp}, {"x": torch.zeros(3)})
+
+
+def test_the_notebooks_face_explorer_redraws_from_its_committed_decoder():
+    """Notebook 06's explorer, headless: the committed face VAE decodes the mix, and moving α or a vector redraws it."""
+    from pathlib import Path
+
+    from vae_utils.train import load_trained
+
+    paths = [p for p in (Path(__file__).resolve().parents[1] / "checkpoints").glob("06_face_vae_z128-*.pt") if ".partial" not in p.name]
+    assert len(paths) == 1, f"expected one committed checkpoint 06_face_vae_z128-*.pt, found {paths}"
+    model = load_trained(paths[0], device="cpu")
+    codes = torch.randn(3, model.latent_dim, generator=torch.Generator().manual_seed(0))
+    explorer = FaceMixExplorer(lambda z: torch.sigmoid(model.decode(z)), codes, {"linear": faces.lerp, "spherical": faces.slerp},
+                               {"Smiling": torch.ones(model.latent_dim)}, first=0, second=1)
+    before = bytes(explorer.image.value)
+    explorer.alpha.value = 0.9
+    after_alpha = bytes(explorer.image.value)
+    explorer.strengths["Smiling"].value = 1.5
+    assert before.startswith(b"\x89PNG") and after_alpha != before and bytes(explorer.image.value) != after_alpha
