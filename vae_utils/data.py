@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import os
 import pickle
 from dataclasses import dataclass, field
@@ -230,3 +232,191 @@ def iterate_batches(images: torch.Tensor, batch_size: int, shuffle: bool = False
     else:
         for start in range(0, len(images), batch_size):
             yield images[start:start + batch_size]
+
+
+# CelebA -------------------------------------------------------------------------------------------------------------
+
+CELEBA_FOLDER = "celeba"
+CELEBA_IMAGES = "img_align_celeba"
+CELEBA_TEXT_FILES = ("list_attr_celeba.txt", "identity_CelebA.txt", "list_eval_partition.txt")
+CELEBA_LAYOUT = (
+    "<data root>/celeba/\n"
+    "    img_align_celeba/000001.jpg ...   aligned faces (178x218 originals, or a downscaled copy)\n"
+    "    list_attr_celeba.txt              line 1: image count; line 2: the 40 attribute names; then `000001.jpg 1 -1 ...`\n"
+    "    identity_CelebA.txt               `000001.jpg <identity>`\n"
+    "    list_eval_partition.txt           `000001.jpg 0|1|2` (train / validation / test)")
+CELEBA_HOW = ("download the aligned images (Img/img_align_celeba.zip) and the files Anno/list_attr_celeba.txt, "
+              "Anno/identity_CelebA.txt and Eval/list_eval_partition.txt from https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html "
+              "and unpack them into <data root>/celeba/ (on these machines: VAE_DATA_DIR=../shared/data, which holds the "
+              "first 10,000 faces at 89x109)")
+CELEBA_CROP_FRACTION = 148 / 178  # the usual centre crop of the aligned faces: 148x148 of 178x218, scaled with the image
+DEFAULT_CACHE_DIR = REPO_ROOT / "build" / "cache"
+
+
+@dataclass
+class FaceTensors(ImageTensors):
+    """CelebA faces held in memory: images (N, 3, S, S) uint8; labels: the identity of each face (N,) int64;
+    attributes: (N, 40) bool, named by attribute_names; partition: (N,) int64, the official split (0 train,
+    1 validation, 2 test); filenames: the source JPEG of each face."""
+
+    attributes: torch.Tensor | None = None
+    attribute_names: tuple[str, ...] = ()
+    partition: torch.Tensor | None = None
+    filenames: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.attributes is None or self.attributes.shape != (len(self.images), len(self.attribute_names)):
+            raise ValueError(f"attributes must be (N, {len(self.attribute_names)}) for {len(self.images)} images, got "
+                             f"{None if self.attributes is None else tuple(self.attributes.shape)}")
+        if self.partition is None or len(self.partition) != len(self.images) or len(self.filenames) != len(self.images):
+            raise ValueError("partition and filenames need one entry per image")
+
+    def attribute(self, name: str) -> torch.Tensor:
+        """Whether each face carries the attribute `name` (e.g. "Smiling"), (N,) bool."""
+        if name not in self.attribute_names:
+            raise ValueError(f"Unknown attribute {name!r}; CelebA's are: {', '.join(self.attribute_names)}")
+        return self.attributes[:, self.attribute_names.index(name)]
+
+    def subset(self, size: int | None, seed: int = 0) -> "FaceTensors":
+        """A seeded random subset of `size` faces in their original order (None or >= len: all)."""
+        if size is None or size >= len(self):
+            return self
+        if size <= 0:
+            raise ValueError(f"subset size must be positive, got {size}")
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed))[:size].sort().values
+        return self.select(order, subset_seed=seed)
+
+    def select(self, index: torch.Tensor, **description) -> "FaceTensors":
+        """The faces at `index` (indices or a bool mask), with `description` entries added."""
+        index = index.nonzero().flatten() if index.dtype == torch.bool else index
+        return FaceTensors(self.images[index], self.labels[index], {**self.description, **description, "size": len(index)},
+                           self.attributes[index], self.attribute_names, self.partition[index],
+                           tuple(self.filenames[i] for i in index.tolist()))
+
+
+def _missing_celeba(folder: Path, what: str) -> DatasetNotFoundError:
+    return DatasetNotFoundError(
+        f"CelebA in {folder} is missing or incomplete: {what}.\nExpected layout:\n{CELEBA_LAYOUT}\n"
+        f"How to get it: {CELEBA_HOW}.\n"
+        "Set the data root with the `data_dir` argument / notebook parameter or the VAE_DATA_DIR environment variable.")
+
+
+def _read_pairs(path: Path) -> dict[str, int]:
+    """`name value` lines (LF or CRLF) -> {name: int(value)}."""
+    pairs = {}
+    for line in path.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            pairs[parts[0]] = int(parts[1])
+    return pairs
+
+
+def _read_celeba_tables(folder: Path) -> tuple[list[str], tuple[str, ...], torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(filenames, attribute names, attributes (N, 40) bool, identities (N,), partition (N,)) from the text files."""
+    lines = (folder / CELEBA_TEXT_FILES[0]).read_text().splitlines()
+    if len(lines) < 2 or not lines[0].strip().isdigit():
+        raise _missing_celeba(folder, f"{CELEBA_TEXT_FILES[0]} does not start with the image count and the attribute names")
+    names = tuple(lines[1].split())
+    rows = [line.split() for line in lines[2:] if line.strip()]
+    if int(lines[0]) != len(rows) or any(len(row) != len(names) + 1 for row in rows):
+        raise _missing_celeba(folder, f"{CELEBA_TEXT_FILES[0]} announces {int(lines[0]):,} images but holds {len(rows):,} "
+                                      f"complete rows of {len(names)} attributes (a truncated copy?)")
+    filenames = [row[0] for row in rows]
+    attributes = torch.tensor([[value == "1" for value in row[1:]] for row in rows], dtype=torch.bool)
+    identities, partition = _read_pairs(folder / CELEBA_TEXT_FILES[1]), _read_pairs(folder / CELEBA_TEXT_FILES[2])
+    for table, file in ((identities, CELEBA_TEXT_FILES[1]), (partition, CELEBA_TEXT_FILES[2])):
+        absent = [name for name in filenames if name not in table]
+        if absent:
+            raise _missing_celeba(folder, f"{file} has no row for {len(absent):,} of the {len(filenames):,} images "
+                                          f"(first: {', '.join(absent[:3])})")
+    return (filenames, names, attributes, torch.tensor([identities[n] for n in filenames]),
+            torch.tensor([partition[n] for n in filenames]))
+
+
+def _decode_face(path: Path, size: int, crop_fraction: float) -> torch.Tensor:
+    """One aligned face (3, size, size) uint8: decode, centre crop a square of crop_fraction x its width, resize
+    (PIL's bilinear filter, which widens its support when shrinking: antialiased)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image = image.convert("RGB")
+        width, height = image.size
+        side = round(crop_fraction * width)
+        left, top = (width - side) // 2, (height - side) // 2
+        face = image.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
+    return torch.from_numpy(np.asarray(face).copy()).permute(2, 0, 1).contiguous()
+
+
+def load_celeba(size: int = 64, data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
+                crop_fraction: float = CELEBA_CROP_FRACTION, progress: bool = False) -> FaceTensors:
+    """Every face of `<data root>/celeba/` (the layout in CELEBA_LAYOUT, read directly: the full 202,599-image
+    dataset or a subset), centre-cropped to a square of crop_fraction x the image width and resized to size x size.
+
+    Decoding thousands of JPEGs is slow, so the decoded tensors are cached in `cache_dir` (default build/cache/)
+    under a key of the source files (the three text files' contents, every image's name and byte size) and the
+    transform; a changed file or transform decodes anew. A missing or partial folder raises DatasetNotFoundError
+    naming what is missing."""
+    if size <= 0 or not 0 < crop_fraction <= 1:
+        raise ValueError(f"size must be positive and crop_fraction in (0, 1], got {size}, {crop_fraction}")
+    folder = resolve_data_root(data_dir) / CELEBA_FOLDER
+    absent = [name for name in (CELEBA_IMAGES, *CELEBA_TEXT_FILES) if not (folder / name).exists()]
+    if absent:
+        raise _missing_celeba(folder, "no " + ", ".join(absent))
+    filenames, names, attributes, identities, partition = _read_celeba_tables(folder)
+    images_dir = folder / CELEBA_IMAGES
+    on_disk = {entry.name: entry.stat().st_size for entry in os.scandir(images_dir)}
+    lost = [name for name in filenames if name not in on_disk]
+    if lost:
+        raise _missing_celeba(folder, f"{len(lost):,} of the {len(filenames):,} images listed in {CELEBA_TEXT_FILES[0]} are "
+                                      f"not in {CELEBA_IMAGES}/ (first: {', '.join(lost[:3])})")
+    digest = hashlib.sha256()
+    for text in CELEBA_TEXT_FILES:
+        digest.update((folder / text).read_bytes())
+    digest.update("\n".join(f"{name}:{on_disk[name]}" for name in filenames).encode())
+    transform = {"crop_fraction": round(crop_fraction, 6), "size": size, "resize": "PIL bilinear (antialiased), uint8"}
+    key = hashlib.sha256((digest.hexdigest() + json.dumps(transform, sort_keys=True)).encode()).hexdigest()[:16]
+    cache = Path(cache_dir or DEFAULT_CACHE_DIR) / f"celeba_{size}-{key}.pt"
+    images = None
+    if cache.is_file():
+        try:
+            images = torch.load(cache, weights_only=True)
+            if images.shape != (len(filenames), 3, size, size):
+                images = None
+        except Exception:  # a damaged cache file costs a decode, never a crash
+            images = None
+    if images is None:
+        from tqdm.auto import tqdm
+        images = torch.stack([_decode_face(images_dir / name, size, crop_fraction)
+                              for name in tqdm(filenames, desc="decoding CelebA", disable=not progress)])
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_name(cache.name + f".{os.getpid()}.tmp")
+        torch.save(images, temporary)
+        os.replace(temporary, cache)
+    description = {"dataset": "celeba", "size": len(filenames), "image_side": size, "files_and_transform": key}
+    return FaceTensors(images.contiguous(), identities, description, attributes, names, partition, tuple(filenames))
+
+
+def celeba_splits(faces: FaceTensors, fractions: tuple[float, float] = (0.1, 0.1),
+                  seed: int = 0) -> tuple[FaceTensors, FaceTensors, FaceTensors]:
+    """(train, validation, test). With the official partition present (some faces marked 1 or 2) that partition;
+    otherwise a split **by identity**, so that no person is on two sides: identities in a seeded random order go to
+    test until it holds fractions[1] of the faces, then to validation until fractions[0], the rest to train."""
+    if faces.partition.max() > 0:
+        rule = {"split_rule": "official"}
+        part = faces.partition
+    else:
+        if not (0 < fractions[0] and 0 < fractions[1] and sum(fractions) < 1):
+            raise ValueError(f"fractions (validation, test) must be positive with a sum below 1, got {fractions}")
+        rule = {"split_rule": "identity", "split_seed": seed, "fractions": list(fractions)}
+        people, counts = faces.labels.unique(return_counts=True)
+        order = torch.randperm(len(people), generator=torch.Generator().manual_seed(seed))
+        running = counts[order].cumsum(0)
+        side_of_person = torch.zeros(len(people), dtype=torch.long)
+        test_end = fractions[1] * len(faces)
+        val_end = test_end + fractions[0] * len(faces)
+        side_of_person[order[running <= val_end]] = 1
+        side_of_person[order[running <= test_end]] = 2
+        part = side_of_person[torch.searchsorted(people, faces.labels)]
+    return tuple(faces.select((part == value).nonzero().flatten(), split=split, **rule)  # type: ignore[return-value]
+                 for value, split in ((0, "train"), (1, "validation"), (2, "test")))

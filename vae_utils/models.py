@@ -9,7 +9,8 @@ from dataclasses import MISSING, dataclass, fields
 import torch
 from torch import nn
 
-ARCHITECTURES = ("mlp", "conv", "conv_pool", "s1_conv", "s1_conv_pool", "pytorch_example", "blur_v1", "blur_v2")
+ARCHITECTURES = ("mlp", "conv", "conv_pool", "s1_conv", "s1_conv_pool", "pytorch_example", "blur_v1", "blur_v2",
+                 "faces_conv", "s3_conv")
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,48 @@ def _blur_report_body(spec: ModelSpec, version: int) -> tuple[nn.Module, nn.Modu
     return encoder, decoder, code_shape[0] * code_shape[1] * code_shape[2]
 
 
+FACES_WIDTHS = (32, 32, 64, 64)
+
+
+def _faces_conv_body(spec: ModelSpec, code_size: int) -> tuple[nn.Module, nn.Module]:
+    """A conv VAE body for faces: four stride-2 4x4 convs (32, 32, 64, 64 channels, BatchNorm, ReLU) take a 64x64 face
+    to 64x4x4, a dense layer to the code; the decoder mirrors it with transposed convs (the shape of the beta-VAE
+    papers' CelebA networks, small enough to train on a CPU)."""
+    c, h, w = spec.image_shape
+    if h % 16 or w % 16:
+        raise ValueError(f"faces_conv needs image sides divisible by 16, got {h}x{w}")
+    block = lambda i, o: [nn.Conv2d(i, o, 4, stride=2, padding=1), nn.BatchNorm2d(o), nn.ReLU()]
+    up = lambda i, o: [nn.ConvTranspose2d(i, o, 4, stride=2, padding=1), nn.BatchNorm2d(o), nn.ReLU()]
+    widths = (c,) + FACES_WIDTHS
+    down = [layer for i, o in zip(widths[:-1], widths[1:]) for layer in block(i, o)]
+    features = (FACES_WIDTHS[-1], h // 16, w // 16)
+    encoder = nn.Sequential(*down, nn.Flatten(), nn.Linear(features[0] * features[1] * features[2], code_size))
+    back = [layer for i, o in zip(widths[:1:-1], widths[-2:0:-1]) for layer in up(i, o)]
+    decoder = nn.Sequential(nn.Linear(spec.latent_dim, features[0] * features[1] * features[2]), nn.ReLU(),
+                            nn.Unflatten(1, features), *back,
+                            nn.ConvTranspose2d(FACES_WIDTHS[0], c, 4, stride=2, padding=1))
+    return encoder, decoder
+
+
+def _s3_conv_body(spec: ModelSpec, code_size: int) -> tuple[nn.Module, nn.Module]:
+    """The CelebA interpolation report's (S3) network: two 3x3 convs with ReLU, a 512-unit dense layer, then the code;
+    the decoder reverses it. The report's convs keep the side (32 -> 28, 32x28x28 = 25,088 features into the dense
+    layer: 12.8 million weights in one layer); ours have stride 2 (32 channels, then 16: 16x8x8 = 1,024 features),
+    which keeps the report's layer types and sizes of the code path at a twelfth of the weights."""
+    c, h, w = spec.image_shape
+    if h % 4 or w % 4:
+        raise ValueError(f"s3_conv needs image sides divisible by 4, got {h}x{w}")
+    features = (16, h // 4, w // 4)
+    flat = features[0] * features[1] * features[2]
+    encoder = nn.Sequential(nn.Conv2d(c, 32, 3, stride=2, padding=1), nn.ReLU(), nn.Conv2d(32, 16, 3, stride=2, padding=1),
+                            nn.ReLU(), nn.Flatten(), nn.Linear(flat, 512), nn.ReLU(), nn.Linear(512, code_size))
+    decoder = nn.Sequential(nn.Linear(spec.latent_dim, 512), nn.ReLU(), nn.Linear(512, flat), nn.ReLU(),
+                            nn.Unflatten(1, features),
+                            nn.ConvTranspose2d(16, 32, 3, stride=2, padding=1, output_padding=1), nn.ReLU(),
+                            nn.ConvTranspose2d(32, c, 3, stride=2, padding=1, output_padding=1))
+    return encoder, decoder
+
+
 def build_model(spec: ModelSpec) -> Autoencoder:
     """Build the AE or VAE a spec names (weights initialised from torch's current RNG state)."""
     latent = spec.latent_dim
@@ -247,6 +290,10 @@ def build_model(spec: ModelSpec) -> Autoencoder:
         encoder, decoder = _mlp_body(spec, code_size, hidden=(256, 128))
     elif spec.architecture == "pytorch_example":
         encoder, decoder = _mlp_body(spec, code_size, hidden=(400,))
+    elif spec.architecture == "faces_conv":
+        encoder, decoder = _faces_conv_body(spec, code_size)
+    elif spec.architecture == "s3_conv":
+        encoder, decoder = _s3_conv_body(spec, code_size)
     elif spec.architecture in ("s1_conv", "s1_conv_pool"):
         encoder, decoder = _s1_conv_body(spec, code_size, pooled=spec.architecture == "s1_conv_pool")
     else:

@@ -269,3 +269,40 @@ def errorbar_chart(x: Sequence[float], series: Mapping[str, tuple[Sequence[float
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
     finish(fig, name)
+
+
+def rate_chart(groups: Mapping[str, Mapping[str, Mapping[str, float]]], title: str, name: str | None = None,
+               xlabel: str = "share of faces") -> None:
+    """Proportions with intervals, grouped: groups maps an item (e.g. an attribute) to {series (e.g. an image set):
+    {"rate", "low", "high"}}; one horizontal bar per series in each group, its interval as an error bar."""
+    items = list(groups)
+    series = list(next(iter(groups.values())))
+    height = 0.8 / len(series)
+    fig, ax = plt.subplots(figsize=(7.0, 0.5 + 0.22 * len(items) * len(series)))
+    for i, label in enumerate(series):
+        positions = np.arange(len(items)) + (i - (len(series) - 1) / 2) * height
+        rates = np.array([groups[item][label]["rate"] for item in items])
+        errors = np.array([[groups[item][label]["rate"] - groups[item][label]["low"] for item in items],
+                           [groups[item][label]["high"] - groups[item][label]["rate"] for item in items]])
+        ax.barh(positions, rates, height, xerr=errors, label=label, capsize=2, error_kw={"elinewidth": 0.8})
+    ax.set_yticks(np.arange(len(items)), items)
+    ax.invert_yaxis()
+    ax.set(title=title, xlabel=xlabel, xlim=(0, 1))
+    ax.legend(fontsize=8, loc="lower right")
+    finish(fig, name)
+
+
+def labelled_scatter(points: Mapping[str, Mapping[str, tuple[float, float]]], title: str, xlabel: str, ylabel: str,
+                     name: str | None = None, reference: float | None = 0.0) -> None:
+    """Labelled points in series: points maps a series (e.g. a model) to {label: (x, y)}; an optional horizontal line."""
+    fig, ax = plt.subplots(figsize=(6.5, 4.0))
+    for series, members in points.items():
+        xs, ys = [p[0] for p in members.values()], [p[1] for p in members.values()]
+        ax.scatter(xs, ys, label=series, s=25)
+        for label, (x, y) in members.items():
+            ax.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    if reference is not None:
+        ax.axhline(reference, color="gray", ls="--", lw=0.8)
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8)
+    finish(fig, name)

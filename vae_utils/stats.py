@@ -68,3 +68,14 @@ def linear_trend(values: Sequence[float]) -> dict[str, float]:
     slope = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values)) / sxx
     residual = sum((v - mean_y - slope * (i - mean_x)) ** 2 for i, v in enumerate(values))
     return {"slope": slope, "stderr": math.sqrt(residual / (n - 2) / sxx), "steps": n}
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval (default 95%) for a proportion successes / trials: (low, high), within [0, 1] even
+    for 0 or `trials` successes, where the normal approximation p ± z sqrt(p(1-p)/n) would leave it or shrink to 0."""
+    if trials <= 0 or not 0 <= successes <= trials:
+        raise ValueError(f"need 0 <= successes <= trials and trials > 0, got {successes} of {trials}")
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z / (1 + z * z / trials) * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials))
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))  # p inside despite rounding

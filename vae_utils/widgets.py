@@ -227,3 +227,53 @@ class GeneratedDigitsExplorer:
         self.predictions.value = (f"classifier says: {' '.join(map(str, predicted))} &nbsp; "
                                   f"(<b>{agree:.0%}</b> agree with {self.digit.value})")
         return {"predicted": predicted, "agree": agree}
+
+
+class FaceMixExplorer:
+    """Two faces and a slider between their codes, plus one slider per attribute vector added to the mixed code.
+
+    decode: (B, D) codes -> (B, C, H, W) images in [0, 1]; codes: (N, D), one per face to choose from; paths: name ->
+    interpolation (z0 (1, D), z1 (1, D), alphas (T,)) -> (1, T, D), e.g. linear and spherical; vectors: attribute name
+    -> (D,) direction, its slider the multiple added. The image shows face one, the mix, face two (all decoded)."""
+
+    def __init__(self, decode: Callable[[torch.Tensor], torch.Tensor], codes: torch.Tensor,
+                 paths: dict[str, Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]],
+                 vectors: dict[str, torch.Tensor], first: int = 0, second: int = 1, scale: int = 4,
+                 vector_limit: float = 2.0, title: str = "face explorer"):
+        if not paths:
+            raise ValueError("give at least one interpolation path")
+        if not (0 <= first < len(codes) and 0 <= second < len(codes)):
+            raise ValueError(f"first and second must be in 0..{len(codes) - 1}, got {first}, {second}")
+        if any(v.numel() != codes.shape[1] for v in vectors.values()):
+            raise ValueError(f"every attribute vector needs {codes.shape[1]} numbers, like the codes")
+        self.decode, self.codes, self.paths, self.scale = decode, codes.detach().float(), paths, scale
+        self.vectors = {name: v.detach().flatten().float() for name, v in vectors.items()}
+        self.first = widgets.IntSlider(value=first, min=0, max=len(codes) - 1, description="face 1")
+        self.second = widgets.IntSlider(value=second, min=0, max=len(codes) - 1, description="face 2")
+        self.alpha = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="α", readout_format=".2f")
+        self.path = widgets.Dropdown(options=list(paths), description="path")
+        self.strengths = {name: widgets.FloatSlider(value=0.0, min=-vector_limit, max=vector_limit, step=0.1,
+                                                    description=f"+ {name}", readout_format=".1f") for name in self.vectors}
+        self.image = widgets.Image(format="png", value=b"")
+        controls = [self.alpha, self.first, self.second, self.path, *self.strengths.values()]
+        for control in controls:
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HTML(f"<b>{title}</b> (face 1, the mix, face 2)"),
+                                    widgets.HBox([self.image, widgets.VBox(controls)])])
+        self.update()
+
+    def current_code(self) -> torch.Tensor:
+        """The code on the chosen path at α between the two faces, plus each attribute vector times its slider, (D,)."""
+        z0, z1 = self.codes[self.first.value:self.first.value + 1], self.codes[self.second.value:self.second.value + 1]
+        code = self.paths[self.path.value](z0, z1, torch.tensor([float(self.alpha.value)]))[0, 0].clone()
+        for name, slider in self.strengths.items():
+            code += slider.value * self.vectors[name]
+        return code
+
+    def update(self, change: dict | None = None) -> bytes:
+        """Decode face 1, the current mix and face 2 into the image widget; returns the PNG bytes shown."""
+        batch = torch.stack([self.codes[self.first.value], self.current_code(), self.codes[self.second.value]])
+        with torch.no_grad():
+            images = self.decode(batch)
+        self.image.value = images_to_png(images, self.scale)
+        return bytes(self.image.value)

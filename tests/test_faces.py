@@ -1,0 +1,148 @@
+"""Faces helpers: the attribute classifier and its cache, rates with Wilson intervals, latent paths, attribute
+vectors, the blur control, and the face explorer's callbacks (headless)."""
+import math
+
+import pytest
+import torch
+
+from vae_utils import data, faces, metrics, stats
+from vae_utils.models import ModelSpec, build_model
+from vae_utils.train import TrainConfig
+from vae_utils.widgets import FaceMixExplorer
+
+
+def toy_faces(count=64, side=32, seed=0) -> data.FaceTensors:
+    """Faces whose 'Bright' attribute is a bright image and 'Red' a red-dominated one: learnable in a few steps."""
+    g = torch.Generator().manual_seed(seed)
+    bright, red = torch.rand(count, generator=g) < 0.5, torch.rand(count, generator=g) < 0.3
+    images = (torch.rand(count, 3, side, side, generator=g) * 60 + 40 + 120 * bright.view(-1, 1, 1, 1)).clamp(0, 255)
+    images[:, 0] += 60 * red.view(-1, 1, 1).float()
+    return data.FaceTensors(images.clamp(0, 255).to(torch.uint8), torch.arange(count), {"dataset": "toy", "seed": seed},
+                            torch.stack([bright, red], 1), ("Bright", "Red"), torch.zeros(count, dtype=torch.long),
+                            tuple(f"{i:06d}.jpg" for i in range(count)))
+
+
+def test_wilson_interval_against_hand_values():
+    low, high = stats.wilson_interval(5, 10)
+    assert low == pytest.approx(0.2366, abs=1e-4) and high == pytest.approx(0.7634, abs=1e-4)
+    assert stats.wilson_interval(0, 20)[0] == 0.0 and 0 < stats.wilson_interval(0, 20)[1] < 0.2
+    assert stats.wilson_interval(20, 20)[1] == 1.0
+    with pytest.raises(ValueError, match="successes"):
+        stats.wilson_interval(3, 2)
+    r = faces.rate(torch.tensor([True, False, False, True]))
+    assert r["rate"] == 0.5 and r["count"] == 2 and r["n"] == 4 and r["low"] < 0.5 < r["high"]
+
+
+def test_balanced_accuracy_is_half_for_always_no_on_a_rare_attribute():
+    truth = torch.tensor([[True], [False], [False], [False]])
+    assert faces.balanced_accuracy(torch.zeros(4, 1, dtype=torch.bool), truth)[0] == 0.5
+    assert faces.balanced_accuracy(truth, truth)[0] == 1.0
+    assert math.isnan(faces.balanced_accuracy(truth, torch.ones(4, 1, dtype=torch.bool))[0])
+
+
+def test_classifier_learns_trains_once_and_loads_from_its_cache(tmp_path):
+    train, val = toy_faces(128, seed=0), toy_faces(64, seed=1)
+    config = TrainConfig(epochs=4, batch_size=32, learning_rate=3e-3)
+    first = faces.fit_attribute_classifier(config, train, val, ("Bright", "Red"), name="clf", checkpoint_dir=tmp_path, progress=False)
+    assert not first.from_cache and len(first.history["val_balanced_accuracy"]) == 4
+    accuracy = faces.balanced_accuracy(first.predict(val.images), val.attributes)
+    assert accuracy[0] > 0.9, accuracy
+    again = faces.fit_attribute_classifier(config, train, val, ("Bright", "Red"), name="clf", checkpoint_dir=tmp_path, progress=False)
+    assert again.from_cache and torch.equal(again.probabilities(val.images), first.probabilities(val.images))
+    # a 64x64 face and the same face at 32x32 with its pixels repeated read the same
+    big = faces.upsample_to(val.as_float(), 64)
+    assert big.shape[-1] == 64 and torch.allclose(first.probabilities(big), first.probabilities(val.images), atol=1e-5)
+    with pytest.raises(ValueError, match="multiple of 32"):
+        first.model(torch.rand(2, 3, 28, 28))
+
+
+def test_paths_lerp_and_slerp():
+    z0, z1 = torch.tensor([[3.0, 0.0]]), torch.tensor([[0.0, 3.0]])
+    alphas = torch.tensor([0.0, 0.5, 1.0])
+    linear, spherical = faces.lerp(z0, z1, alphas), faces.slerp(z0, z1, alphas)
+    assert linear.shape == spherical.shape == (1, 3, 2)
+    assert torch.allclose(linear[0, 1], torch.tensor([1.5, 1.5]))
+    assert linear[0, 1].norm() == pytest.approx(3 / math.sqrt(2), rel=1e-5)  # the midpoint of orthogonal codes shrinks
+    assert spherical[0].norm(dim=1).tolist() == pytest.approx([3.0, 3.0, 3.0], rel=1e-5)
+    assert torch.allclose(spherical[0, 0], z0[0], atol=1e-5) and torch.allclose(spherical[0, 2], z1[0], atol=1e-5)
+    same = faces.slerp(z0, 2 * z0, alphas)
+    assert torch.allclose(same, faces.lerp(z0, 2 * z0, alphas))  # parallel codes: no angle to turn through
+    root, low, high = faces.prior_norm_band(128)
+    assert root == pytest.approx(math.sqrt(128)) and low < root < high and high - low == pytest.approx(2 * 1.96 / math.sqrt(2))
+    norms = torch.randn(4000, 128, generator=torch.Generator().manual_seed(0)).norm(dim=1)
+    assert ((norms > low) & (norms < high)).float().mean() == pytest.approx(0.95, abs=0.02)
+
+
+def test_attribute_vectors_and_blur_control():
+    model = build_model(ModelSpec("s3_conv", (3, 32, 32), 8, variational=True)).eval()
+    toy = toy_faces(40)
+    vectors = faces.attribute_vectors(model, toy, ("Bright",))
+    z = metrics.codes(model, toy.images)
+    assert torch.allclose(vectors["Bright"], z[toy.attribute("Bright")].mean(0) - z[~toy.attribute("Bright")].mean(0))
+    sharp = toy.as_float()
+    target = metrics.laplacian_variance(sharp).mean().item() / 10
+    blurred, sigma = faces.blur_to_match(sharp, target)
+    assert blurred.shape == sharp.shape and sigma > 0
+    assert metrics.laplacian_variance(blurred).mean().item() < metrics.laplacian_variance(sharp).mean().item()
+
+
+def test_new_architectures_shapes():
+    for arch, shape, latent in (("faces_conv", (3, 64, 64), 16), ("s3_conv", (3, 32, 32), 64)):
+        model = build_model(ModelSpec(arch, shape, latent, variational=True))
+        out = model(torch.rand(2, *shape))
+        assert out["logits"].shape == (2, *shape) and out["mu"].shape == (2, latent)
+    with pytest.raises(ValueError, match="divisible by 16"):
+        build_model(ModelSpec("faces_conv", (3, 40, 40), 8, variational=True))
+    with pytest.raises(ValueError, match="divisible by 4"):
+        build_model(ModelSpec("s3_conv", (3, 30, 30), 8, variational=True))
+
+
+def test_fitted_gaussian_scale_is_the_rms_error():
+    model = build_model(ModelSpec("s3_conv", (3, 32, 32), 4, variational=True)).eval()
+    images = toy_faces(16).images
+    log_scale = metrics.fitted_gaussian_log_scale(model, images)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        x = data.to_float(images)
+        mean = torch.sigmoid(model(x)["logits"])
+    assert math.exp(log_scale) == pytest.approx((x - mean).pow(2).mean().sqrt().item(), rel=1e-5)
+
+
+def test_face_explorer_callbacks_redraw_headless():
+    decode = lambda z: torch.sigmoid(z[:, :3].view(-1, 3, 1, 1).expand(-1, 3, 4, 4))
+    codes = torch.tensor([[-3.0, -3.0, -3.0, 0.0], [3.0, 3.0, 3.0, 0.0], [0.0, 3.0, 0.0, 1.0]])
+    explorer = FaceMixExplorer(decode, codes, {"linear": faces.lerp, "spherical": faces.slerp}, {"Red": torch.tensor([4.0, 0, 0, 0])},
+                               first=0, second=1)
+    assert torch.allclose(explorer.current_code(), torch.zeros(4))  # alpha 0.5 on the straight line between opposite codes
+    before = bytes(explorer.image.value)
+    explorer.alpha.value = 1.0  # the observer redraws, as in JupyterLab
+    assert torch.allclose(explorer.current_code(), codes[1]) and bytes(explorer.image.value) != before
+    explorer.strengths["Red"].value = 1.0
+    assert explorer.current_code()[0].item() == pytest.approx(7.0)
+    explorer.second.value, explorer.path.value, explorer.alpha.value = 2, "spherical", 0.5
+    assert explorer.current_code().norm().item() == pytest.approx(faces.slerp(codes[:1], codes[2:], torch.tensor([0.5]))[0, 0].add(
+        torch.tensor([4.0, 0, 0, 0])).norm().item(), rel=1e-5)
+    assert explorer.update().startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="first and second"):
+        FaceMixExplorer(decode, codes, {"linear": faces.lerp}, {}, first=5)
+    with pytest.raises(ValueError, match="needs 4 numbers"):
+        FaceMixExplorer(decode, codes, {"linear": faces.lerp}, {"x": torch.zeros(3)})
+
+
+def test_the_notebooks_face_explorer_redraws_from_its_committed_decoder():
+    """Notebook 06's explorer, headless: the committed face VAE decodes the mix, and moving α or a vector redraws it."""
+    from pathlib import Path
+
+    from vae_utils.train import load_trained
+
+    paths = [p for p in (Path(__file__).resolve().parents[1] / "checkpoints").glob("06_face_vae_z128-*.pt") if ".partial" not in p.name]
+    assert len(paths) == 1, f"expected one committed checkpoint 06_face_vae_z128-*.pt, found {paths}"
+    model = load_trained(paths[0], device="cpu")
+    codes = torch.randn(3, model.latent_dim, generator=torch.Generator().manual_seed(0))
+    explorer = FaceMixExplorer(lambda z: torch.sigmoid(model.decode(z)), codes, {"linear": faces.lerp, "spherical": faces.slerp},
+                               {"Smiling": torch.ones(model.latent_dim)}, first=0, second=1)
+    before = bytes(explorer.image.value)
+    explorer.alpha.value = 0.9
+    after_alpha = bytes(explorer.image.value)
+    explorer.strengths["Smiling"].value = 1.5
+    assert before.startswith(b"\x89PNG") and after_alpha != before and bytes(explorer.image.value) != after_alpha

@@ -1,0 +1,184 @@
+"""Faces: an attribute classifier (multi-label CNN) with its cache, attribute rates with intervals, latent paths
+(linear and spherical) and attribute vectors, for the CelebA notebook."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .checkpoints import checkpoint_path, compact_state, load_checkpoint, save_checkpoint
+from .data import FaceTensors, iterate_batches, to_float
+from .metrics import codes, laplacian_variance
+from .models import non_default_fields
+from .stats import wilson_interval
+from .train import TrainConfig, pick_device, seed_everything
+
+
+class AttributeClassifier(nn.Module):
+    """Predicts face attributes from (B, 3, S, S) images in [0, 1] (S = 32 or a multiple of it): the image is first
+    average-pooled to 32x32, so a 64x64 face and a 32x32 face upsampled by `upsample_to` read the same; then three
+    3x3 conv blocks (32, 64, 128 channels, BatchNorm, ReLU, 2x2 max-pool) and a dense layer to one logit per attribute."""
+
+    def __init__(self, attributes: int):
+        super().__init__()
+        block = lambda i, o: [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU(), nn.MaxPool2d(2)]
+        self.body = nn.Sequential(*block(3, 32), *block(32, 64), *block(64, 128), nn.Flatten(), nn.Linear(128 * 4 * 4, attributes))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1] != 3 or x.shape[-1] % 32 or x.shape[-2] != x.shape[-1]:
+            raise ValueError(f"expected square colour images (B, 3, S, S) with S a multiple of 32, got {tuple(x.shape)}")
+        if x.shape[-1] != 32:
+            x = F.avg_pool2d(x, x.shape[-1] // 32)
+        return self.body(x)
+
+
+def upsample_to(images: torch.Tensor, side: int) -> torch.Tensor:
+    """Images (N, C, s, s) -> (N, C, side, side) by repeating pixels (side a multiple of s): the classifier's average
+    pooling gives the original pixels back exactly."""
+    return F.interpolate(images, scale_factor=side // images.shape[-1], mode="nearest") if images.shape[-1] != side else images
+
+
+@dataclass
+class TrainedAttributeClassifier:
+    """A trained attribute classifier: which attributes its outputs are, its per-epoch history, training seconds."""
+
+    model: AttributeClassifier
+    attribute_names: tuple[str, ...]
+    history: dict[str, list[float]]
+    train_seconds: float
+    from_cache: bool
+    path: Path
+
+    @torch.no_grad()
+    def probabilities(self, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+        """P(attribute) for images (N, 3, S, S) uint8 or in [0, 1]: (N, A)."""
+        self.model.eval()
+        device = next(self.model.parameters()).device
+        floats = lambda b: (to_float(b) if b.dtype == torch.uint8 else b.float()).to(device)
+        return torch.cat([torch.sigmoid(self.model(floats(b))).cpu() for b in images.split(batch_size)])
+
+    def predict(self, images: torch.Tensor) -> torch.Tensor:
+        """Whether each image shows each attribute (probability above 1/2), (N, A) bool."""
+        return self.probabilities(images) > 0.5
+
+
+def fit_attribute_classifier(config: TrainConfig, train: FaceTensors, val: FaceTensors, attribute_names: tuple[str, ...], *,
+                             name: str, checkpoint_dir: str | Path = "checkpoints", retrain: bool = False,
+                             device: str | torch.device | None = None, progress: bool = True) -> TrainedAttributeClassifier:
+    """Train an AttributeClassifier on real faces with a binary cross-entropy per attribute, each positive weighted by
+    its attribute's negatives / positives in `train` (so that the 1/2 threshold balances the two error rates, not the
+    overall error), or load the checkpoint trained with the same config and data. Uses config's epochs, batch_size,
+    learning_rate and seed; the history holds the mean training loss and the validation balanced accuracy per epoch."""
+    device = pick_device(device)
+    key_config = {"model": {"classifier": "faces_attributes", "attributes": list(attribute_names)},
+                  "train": non_default_fields(config), "data": train.description, "val": val.description}
+    path = checkpoint_path(checkpoint_dir, name, key_config)
+    seed_everything(config.seed)
+    model = AttributeClassifier(len(attribute_names))
+    columns = [train.attribute_names.index(a) for a in attribute_names]
+    state = None if retrain else load_checkpoint(path, key_config)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        return TrainedAttributeClassifier(model.to(device).eval(), attribute_names, state["history"], state["train_seconds"], True, path)
+    model.to(device)
+    labels = train.attributes[:, columns].float()
+    positives = labels.mean(0).clamp(1e-3, 1 - 1e-3)
+    pos_weight = ((1 - positives) / positives).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+    shuffle = torch.Generator().manual_seed(config.seed)
+    history: dict[str, list[float]] = {"train_loss": [], "val_balanced_accuracy": []}
+    seconds = 0.0
+    for _ in tqdm(range(config.epochs), desc=name, disable=not progress):
+        model.train()
+        began, total = time.perf_counter(), 0.0
+        for batch in iterate_batches(torch.arange(len(train)), config.batch_size, shuffle=True, generator=shuffle):
+            logits = model(to_float(train.images[batch]).to(device))
+            loss = F.binary_cross_entropy_with_logits(logits, labels[batch].to(device), pos_weight=pos_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(batch)
+        seconds += time.perf_counter() - began
+        history["train_loss"].append(total / len(train))
+        trained = TrainedAttributeClassifier(model, attribute_names, history, seconds, False, path)
+        history["val_balanced_accuracy"].append(
+            sum(balanced_accuracy(trained.predict(val.images), val.attributes[:, columns]).values()) / len(columns))
+    weights = compact_state(model.eval().state_dict())
+    model.load_state_dict(weights)
+    save_checkpoint(path, key_config, {"model": weights, "history": history, "train_seconds": seconds})
+    return TrainedAttributeClassifier(model, attribute_names, history, seconds, False, path)
+
+
+def balanced_accuracy(predicted: torch.Tensor, truth: torch.Tensor) -> dict[int, float]:
+    """Per column of (N, A) bool tensors, the mean of the true-positive and true-negative rates (0.5 = chance, also
+    for a rare attribute, where the plain accuracy of always saying 'no' would look high); NaN without both classes."""
+    scores = {}
+    for column in range(truth.shape[1]):
+        t, p = truth[:, column], predicted[:, column]
+        if t.all() or not t.any():
+            scores[column] = float("nan")
+            continue
+        scores[column] = 0.5 * ((p & t).sum().item() / t.sum().item() + (~p & ~t).sum().item() / (~t).sum().item())
+    return scores
+
+
+def rate(flags: torch.Tensor) -> dict[str, float]:
+    """The share of True in (N,) flags with its count and 95% Wilson interval: {rate, count, n, low, high}."""
+    count, n = int(flags.sum()), len(flags)
+    low, high = wilson_interval(count, n)
+    return {"rate": count / n, "count": count, "n": n, "low": low, "high": high}
+
+
+def lerp(z0: torch.Tensor, z1: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
+    """Linear interpolation (1 - a) z0 + a z1 of codes (B, D) at each a in alphas (T,): (B, T, D)."""
+    a = alphas.view(1, -1, 1)
+    return (1 - a) * z0.unsqueeze(1) + a * z1.unsqueeze(1)
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation (Shoemake; White 2016 for generative models) of codes (B, D): along the great circle
+    between the directions, the norm interpolated linearly between the endpoints' norms, (B, T, D). Falls back to
+    linear interpolation when the two directions (nearly) coincide."""
+    n0, n1 = z0.norm(dim=1, keepdim=True), z1.norm(dim=1, keepdim=True)
+    u0, u1 = z0 / n0.clamp_min(1e-12), z1 / n1.clamp_min(1e-12)
+    omega = torch.acos((u0 * u1).sum(1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7)).unsqueeze(1)  # (B, 1, 1)
+    a = alphas.view(1, -1, 1)
+    direction = (torch.sin((1 - a) * omega) * u0.unsqueeze(1) + torch.sin(a * omega) * u1.unsqueeze(1)) / torch.sin(omega)
+    norms = (1 - a) * n0.unsqueeze(1) + a * n1.unsqueeze(1)
+    straight = lerp(z0, z1, alphas)
+    return torch.where(omega < 1e-4, straight, direction * norms)
+
+
+def prior_norm_band(dims: int, z: float = 1.96) -> tuple[float, float, float]:
+    """The typical set of N(0, I_d) in norm: ||z|| has mean about sqrt(d - 1/2) and sd about 1/sqrt(2) (chi
+    distribution); returns (sqrt(d), low, high) with the band mean ± z sd."""
+    mean = math.sqrt(dims - 0.5)
+    return math.sqrt(dims), mean - z / math.sqrt(2), mean + z / math.sqrt(2)
+
+
+def attribute_vectors(model: nn.Module, faces: FaceTensors, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """For each attribute, the mean code (posterior mean) of the faces that carry it minus that of those that do not, (D,)."""
+    z = codes(model, faces.images)
+    return {a: z[faces.attribute(a)].mean(0) - z[~faces.attribute(a)].mean(0) for a in names}
+
+
+def blur_to_match(images: torch.Tensor, target_laplacian: float, sigmas: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0)
+                  ) -> tuple[torch.Tensor, float]:
+    """Gaussian-blur images (N, C, H, W) in [0, 1] with the sigma (pixels) of `sigmas` whose mean Laplacian variance
+    comes closest to target_laplacian: real faces exactly as blurry as a model's output, a control for a classifier
+    read on blurry images. Returns (blurred images, sigma)."""
+    from torchvision.transforms.v2.functional import gaussian_blur
+
+    def blurred(sigma: float) -> torch.Tensor:
+        return gaussian_blur(images, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
+
+    probe = images[:200]  # choosing the width on 200 images is as good as on all, and far cheaper
+    best = min(sigmas, key=lambda s: abs(laplacian_variance(gaussian_blur(probe, kernel_size=2 * math.ceil(3 * s) + 1, sigma=s)).mean().item()
+                                         - target_laplacian))
+    return blurred(best), best
