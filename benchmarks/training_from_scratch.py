@@ -5,8 +5,8 @@
 
 Runs the runner (full profile) with an empty checkpoint cache, so nothing is loaded and every model trains, and
 records each notebook's training seconds (`train_seconds_total` in its results) with the machine, its thread count
-and the load average sampled during the run, in benchmarks/training_from_scratch.json. Nothing in the checkout
-changes except that file.
+and the load average sampled during the run, in benchmarks/training_from_scratch.json, and regenerates the README's
+timing table from it. Nothing else in the checkout changes.
 """
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from pathlib import Path
 
 import torch
 
-from vae_utils.results import cpu_model
-from vae_utils.run import select_notebooks
+from vae_utils.results import cpu_model, timing_table, update_readme
+from vae_utils.run import TIMINGS, select_notebooks
 
 REPO = Path(__file__).resolve().parents[1]
 RECORD = REPO / "benchmarks" / "training_from_scratch.json"
@@ -64,6 +64,7 @@ def main() -> None:
                         "date": datetime.now(timezone.utc).date().isoformat()}
         print(f"{name}: {record[name]['train_minutes']} min of training ({record[name]['machine']})")
     RECORD.write_text(json.dumps(dict(sorted(record.items())), indent=2) + "\n")
+    update_readme(REPO / "README.md", "timings", timing_table(REPO / TIMINGS, REPO, RECORD))
 
 
 if __name__ == "__main__":

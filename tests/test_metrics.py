@@ -206,3 +206,33 @@ def test_discrete_bits_per_dim_of_a_trained_vae(trained_vae, mnist_small):
     assert 0 < bits["mean"] < 8 and bits["stderr"] > 0
     again = metrics.discrete_bits_per_dim(trained_vae, test.images[:100], math.log(0.1), batch_size=30)
     assert again["mean"] == pytest.approx(bits["mean"], rel=0.05)  # another z per image, same model
+
+
+def test_code_space_2d_on_an_encoder_built_by_hand():
+    """Codes are two pixels shifted to [-0.5, 0.5]; labels are their quadrant: the 5-NN vote is right for nearly every
+    image and the share in the upper-right quadrant is the share of images labelled 3."""
+    from torch import nn
+    from vae_utils.data import ImageTensors
+    from vae_utils.models import Autoencoder, VAE
+    pick = nn.Linear(16, 2)
+    with torch.no_grad():
+        pick.weight.zero_(); pick.weight[0, 0] = pick.weight[1, 1] = 1.0; pick.bias.fill_(-0.5)
+    encoder, decoder = nn.Sequential(nn.Flatten(), pick), nn.Sequential(nn.Linear(2, 16), nn.Unflatten(1, (1, 4, 4)))
+    generator = torch.Generator().manual_seed(0)
+    def dataset(n):
+        images = torch.randint(0, 256, (n, 1, 4, 4), generator=generator, dtype=torch.uint8)
+        labels = (images[:, 0, 0, 0] > 127).long() + 2 * (images[:, 0, 0, 1] > 127).long()
+        return ImageTensors(images, labels, {"name": "quadrants"})
+    reference, test = dataset(2000), dataset(500)
+    summary = metrics.code_space_2d(Autoencoder(encoder, decoder, (1, 4, 4), 2), reference, test)
+    assert summary["5-NN accuracy"] > 0.95
+    assert summary["share in z1>0, z2>0"] == pytest.approx((test.labels == 3).float().mean().item())
+    assert "posterior std" not in summary
+    # a VAE's encoder gives (mean, log variance): log variance 2 log 0.3 everywhere -> posterior std 0.3
+    both = nn.Linear(16, 4)
+    with torch.no_grad():
+        both.weight.zero_(); both.weight[0, 0] = both.weight[1, 1] = 1.0; both.bias.copy_(torch.tensor([-0.5, -0.5, 2 * math.log(0.3), 2 * math.log(0.3)]))
+    vae = VAE(nn.Sequential(nn.Flatten(), both), decoder, (1, 4, 4), 2)
+    assert metrics.code_space_2d(vae, reference, test)["posterior std"] == pytest.approx(0.3, rel=1e-5)
+    with pytest.raises(ValueError, match="2-D code"):
+        metrics.code_space_2d(Autoencoder(nn.Sequential(nn.Flatten(), nn.Linear(16, 3)), decoder, (1, 4, 4), 3), reference, test)

@@ -60,3 +60,26 @@ def test_reparameterisation_has_the_posterior_moments():
     mu, logvar = torch.full((200_000, 1), 1.5), torch.full((200_000, 1), 2 * torch.log(torch.tensor(0.5)))
     z = build_model(ModelSpec("mlp", (1, 8, 8), 1, variational=True)).reparameterize(mu, logvar)
     assert abs(z.mean() - 1.5) < 0.01 and abs(z.std() - 0.5) < 0.01
+
+
+def test_conv_factors_change_one_thing_at_a_time():
+    shape = (3, 32, 32)
+    pooled_bn = build_model(ModelSpec("conv_pool", shape, 128, batch_norm=True))
+    strided_3x3 = build_model(ModelSpec("conv", shape, 128, kernel=3))
+    # pooling vs striding at equal BatchNorm and kernel: the same parameters, only the resampling differs
+    assert count_parameters(pooled_bn) == count_parameters(strided_3x3)
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in pooled_bn.modules())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in build_model(ModelSpec("conv", shape, 128, batch_norm=False)).modules())
+    x = torch.rand(2, *shape)
+    for model in (pooled_bn, strided_3x3, build_model(ModelSpec("conv_pool", (1, 28, 28), 8, kernel=4))):
+        side = model.image_shape
+        assert model.decode(model.encode(torch.rand(2, *side))).shape == (2, *side)
+    # the defaults keep every existing checkpoint key
+    assert ModelSpec("conv", shape, 128).to_dict() == {"architecture": "conv", "image_shape": shape, "latent_dim": 128}
+
+
+def test_conv_factors_reject_bad_values():
+    with pytest.raises(ValueError, match="kernel must be 3 or 4"):
+        ModelSpec("conv", (3, 32, 32), kernel=5)
+    with pytest.raises(ValueError, match="conv and conv_pool only"):
+        ModelSpec("mlp", (3, 32, 32), batch_norm=True)

@@ -51,3 +51,13 @@ def test_errorbar_chart_saves_and_labels_every_x(tmp_path, monkeypatch):
     monkeypatch.setattr(plots, "finish", lambda fig, name: shown.append(fig))
     plots.errorbar_chart([100, 300, 1000], {"a": ([1, 2, 3], [0, 0, 0])}, "t", "n", "acc", logx=True)
     assert [t.get_text() for t in shown[0].axes[0].get_xticklabels()] == ["100", "300", "1000"]
+
+
+def test_grouped_bars_carry_their_error_bars(monkeypatch):
+    shown = []
+    monkeypatch.setattr(plots, "finish", lambda fig, name: shown.append(fig))
+    plots.grouped_bar_chart({"a": {"x": 1.0, "y": 0.5}, "b": {"x": 2.0, "y": 1.0}}, "groups", "y",
+                            errors={"a": {"x": 0.1, "y": 0.2}, "b": {"x": 0.3, "y": 0.4}})
+    bars = [c for c in shown[0].axes[0].containers if hasattr(c, "errorbar") and c.errorbar is not None]
+    segments = [s for bar in bars for s in bar.errorbar.lines[2][0].get_segments()]
+    assert sorted(round(float(s[1][1] - s[0][1]) / 2, 6) for s in segments) == [0.1, 0.2, 0.3, 0.4]

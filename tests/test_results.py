@@ -22,9 +22,13 @@ def test_timing_table_comes_from_recorded_runs(tmp_path):
     results.record_timing(timings, "02_b", 40.4, trained=0)
     results.record_timing(timings, "01_a", 1500.0, trained=3)
     results.write_results("01_a", {"train_seconds_total": 1800.0}, {}, 1.0, tmp_path)
-    table = results.timing_table(timings, tmp_path)
+    scratch = tmp_path / "scratch.json"
+    scratch.write_text(json.dumps({"01_a": {"train_minutes": 21.04, "machine": "CPU X, 2 threads, 2 cores", "date": "2026-01-02",
+                                            "load_average_during_run": {"max": 2.5, "mean": 2.1}}}))
+    table = results.timing_table(timings, tmp_path, scratch)
     assert table.index("| 01_a |") < table.index("| 02_b |")
-    assert "| 01_a | 30 min | 1500 s | trained 3 checkpoint(s) |" in table and "| 02_b | — | 40 s | loaded every model" in table
+    assert ("| 01_a | 30 min | 21.0 min (CPU X, 2 threads, 2 cores, 2026-01-02; load average 2.1) | 1500 s | trained 3 checkpoint(s) |" in table
+            and "| 02_b | — | — | 40 s | loaded every model" in table)
 
 
 def test_update_readme_replaces_only_its_block(tmp_path):
@@ -32,3 +36,19 @@ def test_update_readme_replaces_only_its_block(tmp_path):
     readme.write_text("top\n<!-- timings:start -->\nold\n<!-- timings:end -->\nbottom\n")
     results.update_readme(readme, "timings", "new")
     assert readme.read_text() == "top\n<!-- timings:start -->\nnew\n<!-- timings:end -->\nbottom\n"
+
+
+def test_mean_std_table_writes_mean_plus_minus_std_per_model():
+    table = results.mean_std_table({"a": {"x": (1.23456, 0.0123)}, "b": {"x": (2.0, 0.5)}}, ["x"], fmt=".3f")
+    assert table.splitlines() == ["| model | x |", "|---|---|", "| a | 1.235 ± 0.012 |", "| b | 2.000 ± 0.5 |"]
+
+
+def test_difference_table_bolds_only_measurable_differences():
+    table = results.difference_table({"a − b": {"x": {"mean": 0.5, "stderr": 0.1, "measurable": True},
+                                                "y": {"mean": -0.01, "stderr": 0.1, "measurable": False}}}, fmt=".2f")
+    assert table.splitlines()[-1] == "| a − b | **+0.50 ± 0.1** | -0.01 ± 0.1 |"
+
+
+def test_mean_std_table_shows_a_single_run_without_a_spread_and_a_missing_value_as_a_dash():
+    table = results.mean_std_table({"one run": {"x": (0.5, float("nan")), "y": (float("nan"), float("nan"))}}, ["x", "y"], fmt=".2f")
+    assert table.splitlines()[-1] == "| one run | 0.50 | — |"

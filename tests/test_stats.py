@@ -46,3 +46,26 @@ def test_linear_trend_of_a_line_and_of_noise():
     assert abs(flat["slope"]) < 2 * flat["stderr"]  # noise around a constant: no measurable trend
     with pytest.raises(ValueError, match="at least 3"):
         stats.linear_trend([1.0, 2.0])
+
+
+def test_paired_comparisons_pair_seeds_and_apply_the_rule():
+    per_seed = {"a": [{"x": 1.0, "y": 5.0}, {"x": 2.0, "y": 5.0}, {"x": 3.0, "y": 6.0}],
+                "b": [{"x": 0.0, "y": 5.1}, {"x": 1.1, "y": 4.0}, {"x": 1.9, "y": 6.9}]}
+    out = stats.paired_comparisons(per_seed, [("a", "b")], ["x", "y"])["a − b"]
+    # x: differences 1.0, 0.9, 1.1 -> mean 1.0, std 0.1, s.e. 0.1/sqrt(3): measurable
+    assert out["x"]["mean"] == pytest.approx(1.0) and out["x"]["stderr"] == pytest.approx(0.1 / math.sqrt(3))
+    assert out["x"]["measurable"] and out["x"]["n"] == 3
+    # y: differences -0.1, 1.0, -0.9 -> mean 0: not measurable
+    assert out["y"]["mean"] == pytest.approx(0.0) and not out["y"]["measurable"]
+
+
+def test_in_words_follows_the_rule():
+    assert stats.in_words({"mean": -1.0, "stderr": 0.4}, "lower", "higher") == "measurably lower"
+    assert stats.in_words({"mean": 1.0, "stderr": 0.4}, "lower", "higher") == "measurably higher"
+    assert stats.in_words({"mean": 1.0, "stderr": 0.6}, "lower", "higher") == "no measurable difference"
+    assert stats.in_words({"mean": 1.0, "stderr": float("nan")}, "lower", "higher") == "no measurable difference"
+
+
+def test_trend_in_words():
+    assert stats.trend_in_words(stats.linear_trend([1.0, 2.0, 3.1, 3.9])).startswith("still rising (+0.98 ± 0.04")
+    assert stats.trend_in_words(stats.linear_trend([1.0, 0.5, 1.1, 0.4, 1.0])).startswith("flat within its noise")

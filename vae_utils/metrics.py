@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from .checkpoints import cached_json
+from .data import ImageTensors
 from .losses import (discretized_gaussian_log_likelihood, evaluate_elbo, gaussian_kl, kl_per_dim, log_likelihood,
                      log_normal_diag)
 from .models import Autoencoder, VAE
@@ -68,6 +69,28 @@ def codes(model: Autoencoder, images: torch.Tensor, batch_size: int = 500) -> to
     device = _device(model)
     model.eval()
     return torch.cat([model.code(_floats(b, device)).cpu() for b in images.split(batch_size)])
+
+
+@torch.no_grad()
+def posterior_std(model: VAE, images: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+    """The encoder's posterior standard deviation exp(½ log σ²) for every image and latent dimension, (N, D) on the CPU."""
+    device = _device(model)
+    model.eval()
+    return torch.cat([model.encode(_floats(b, device))[1].mul(0.5).exp().cpu() for b in images.split(batch_size)])
+
+
+def code_space_2d(model: Autoencoder, reference: ImageTensors, test: ImageTensors) -> dict[str, float]:
+    """How a 2-D code space holds the digits: the 5-NN accuracy of the test codes among the reference codes, the
+    share of test codes in the quadrant z₁ > 0, z₂ > 0 (a quarter of a standard normal prior's mass), and for a VAE the
+    mean posterior standard deviation."""
+    test_codes = codes(model, test.images)
+    if test_codes.shape[1] != 2:
+        raise ValueError(f"code_space_2d needs a 2-D code, got {test_codes.shape[1]} dimensions")
+    summary = {"5-NN accuracy": knn_accuracy(codes(model, reference.images), reference.labels, test_codes, test.labels),
+               "share in z1>0, z2>0": ((test_codes[:, 0] > 0) & (test_codes[:, 1] > 0)).float().mean().item()}
+    if isinstance(model, VAE):
+        summary["posterior std"] = posterior_std(model, test.images).mean().item()
+    return summary
 
 
 @torch.no_grad()

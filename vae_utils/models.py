@@ -19,7 +19,9 @@ class ModelSpec:
     convolutional blur_v1/blur_v2, whose code is a feature map); variational: VAE instead of plain AE.
     width: channels of the first conv layer of "conv"/"conv_pool" (doubling at each halving: 32, 64, 128);
     extra_decoder_layers: dense layers of 256 units (with ReLU) put between z and the conv decoder of
-    "conv"/"conv_pool" (the image-construction report's deeper decoder)."""
+    "conv"/"conv_pool" (the image-construction report's deeper decoder).
+    batch_norm, kernel: BatchNorm after each conv of "conv"/"conv_pool" and the side of their kernels; None keeps
+    the architecture's own (conv: BatchNorm, 4x4; conv_pool: none, 3x3), so one factor can change at a time."""
 
     architecture: str
     image_shape: tuple[int, int, int]
@@ -27,6 +29,8 @@ class ModelSpec:
     variational: bool = False
     width: int = 32
     extra_decoder_layers: int = 0
+    batch_norm: bool | None = None
+    kernel: int | None = None
 
     def __post_init__(self) -> None:
         if self.architecture not in ARCHITECTURES:
@@ -35,6 +39,10 @@ class ModelSpec:
             raise ValueError(f"latent_dim must be a positive integer, got {self.latent_dim}")
         if self.width <= 0 or self.extra_decoder_layers < 0:
             raise ValueError(f"width must be positive and extra_decoder_layers >= 0, got {self.width}, {self.extra_decoder_layers}")
+        if (self.batch_norm is not None or self.kernel is not None) and self.architecture not in ("conv", "conv_pool"):
+            raise ValueError(f"batch_norm and kernel apply to conv and conv_pool only, not {self.architecture!r}")
+        if self.kernel not in (None, 3, 4):
+            raise ValueError(f"kernel must be 3 or 4 (or None: the architecture's own), got {self.kernel!r}")
         if len(self.image_shape) != 3 or min(self.image_shape) <= 0:
             raise ValueError(f"image_shape must be (C, H, W) with positive sizes, got {self.image_shape}")
         object.__setattr__(self, "image_shape", tuple(int(s) for s in self.image_shape))
@@ -137,18 +145,22 @@ def _halvings(size: int) -> int:
 
 def _conv_body(spec: ModelSpec, code_size: int, pooled: bool) -> tuple[nn.Module, nn.Module]:
     """Conv encoder/decoder with a dense bottleneck. pooled: conv + max-pool down, upsample + conv up (the
-    blur report's v1 style); otherwise strided (transposed) convs with BatchNorm (its v2 style)."""
+    blur report's v1 style: 3x3 kernels, no BatchNorm); otherwise strided (transposed) convs (its v2 style: 4x4
+    kernels with BatchNorm). spec.batch_norm and spec.kernel override either style's defaults."""
     c, h, w = spec.image_shape
     steps = min(_halvings(h), _halvings(w))
     if steps == 0:
         raise ValueError(f"conv architectures need even image sides of at least 8, got {h}x{w}")
+    norm = (not pooled) if spec.batch_norm is None else spec.batch_norm
+    kernel = (3 if pooled else 4) if spec.kernel is None else spec.kernel
+    layer = lambda conv, width: [conv, *([nn.BatchNorm2d(width)] if norm else []), nn.ReLU()]
     widths = [spec.width, 2 * spec.width, 4 * spec.width][:steps]
     down, channels = [], c
     for width in widths:
         if pooled:
-            down += [nn.Conv2d(channels, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            down += [*layer(nn.Conv2d(channels, width, kernel, padding="same"), width), nn.MaxPool2d(2)]
         else:
-            down += [nn.Conv2d(channels, width, 4, stride=2, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+            down += layer(nn.Conv2d(channels, width, kernel, stride=2, padding=1), width)
         channels = width
     fh, fw = h >> steps, w >> steps
     encoder = nn.Sequential(*down, nn.Flatten(), nn.Linear(channels * fh * fw, code_size))
@@ -159,9 +171,9 @@ def _conv_body(spec: ModelSpec, code_size: int, pooled: bool) -> tuple[nn.Module
     up = [*dense, nn.Linear(features, channels * fh * fw), nn.ReLU(), nn.Unflatten(1, (channels, fh, fw))]
     for width in reversed([widths[0]] + widths[:-1]):
         if pooled:
-            up += [nn.Upsample(scale_factor=2), nn.Conv2d(channels, width, 3, padding=1), nn.ReLU()]
+            up += [nn.Upsample(scale_factor=2), *layer(nn.Conv2d(channels, width, kernel, padding="same"), width)]
         else:
-            up += [nn.ConvTranspose2d(channels, width, 4, stride=2, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
+            up += layer(nn.ConvTranspose2d(channels, width, kernel, stride=2, padding=1, output_padding=kernel % 2), width)
         channels = width
     decoder = nn.Sequential(*up, nn.Conv2d(channels, c, 3, padding=1))
     return encoder, decoder

@@ -188,15 +188,18 @@ def interpolation_strip(rows: Mapping[str, torch.Tensor], alphas: Sequence[float
 
 
 def grouped_bar_chart(groups: Mapping[str, Mapping[str, float]], title: str, ylabel: str, name: str | None = None,
-                      reference: float | None = None, reference_label: str = "") -> None:
+                      reference: float | None = None, reference_label: str = "",
+                      errors: Mapping[str, Mapping[str, float]] | None = None) -> None:
     """Bars in groups: groups maps a group label (e.g. an image set) to {series label: value} (e.g. one value per
-    measure), every group with the same series; an optional horizontal reference line."""
+    measure), every group with the same series; optional error bars (errors: the same shape, e.g. std over seeds)
+    and an optional horizontal reference line."""
     series = list(next(iter(groups.values())))
     width = 0.8 / len(series)
     positions = np.arange(len(groups))
     fig, ax = plt.subplots(figsize=(max(6.0, 1.1 * len(groups)), 3.8))
     for i, label in enumerate(series):
-        ax.bar(positions + (i - (len(series) - 1) / 2) * width, [values[label] for values in groups.values()], width, label=label)
+        ax.bar(positions + (i - (len(series) - 1) / 2) * width, [values[label] for values in groups.values()], width, label=label,
+               yerr=None if errors is None else [errors[group][label] for group in groups], capsize=3)
     if reference is not None:
         ax.axhline(reference, color="tab:red", ls="--", label=reference_label)
     ax.set_xticks(positions, list(groups), rotation=30, ha="right")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 from datetime import datetime, timezone
@@ -68,12 +69,16 @@ def record_timing(path: str | Path, notebook: str, wall_seconds: float, trained:
     path.write_text(json.dumps(dict(sorted(timings.items())), indent=2) + "\n")
 
 
-def timing_table(path: str | Path, artifacts_dir: str | Path = ".") -> str:
-    """The README's table of full-profile run times per notebook: training from scratch (the seconds its models
-    took to train, `train_seconds_total` in `results/<notebook>.json`) and the runner's wall time of its last
-    in-place run (see `record_timing`), which loads whatever `checkpoints/` holds."""
+def timing_table(path: str | Path, artifacts_dir: str | Path = ".", scratch_path: str | Path | None = None) -> str:
+    """The README's table of full-profile run times per notebook: its models' training time as their checkpoints
+    recorded it (`train_seconds_total` in `results/<notebook>.json`, whatever else ran on the machine then), the
+    training minutes of the last run from an empty cache (`scratch_path`, written by
+    benchmarks/training_from_scratch.py, with the load it saw) and the runner's wall time of its last in-place run
+    (see `record_timing`), which loads whatever `checkpoints/` holds."""
     path = Path(path)
     timings = json.loads(path.read_text()) if path.is_file() else {}
+    scratch_path = Path(scratch_path) if scratch_path is not None else None
+    scratch_runs = json.loads(scratch_path.read_text()) if scratch_path is not None and scratch_path.is_file() else {}
     trained = {}
     for result in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]_*.json")):
         payload = json.loads(result.read_text())
@@ -81,19 +86,22 @@ def timing_table(path: str | Path, artifacts_dir: str | Path = ".") -> str:
     notebooks = sorted(set(timings) | set(trained))
     if not notebooks:
         return "No full-profile run has been timed yet (`make run` times each notebook)."
-    rows = ["| notebook | training from scratch (its models' train time) | last full run by the runner | what that run did | measured on |",
-            "|---|---|---|---|---|"]
+    rows = ["| notebook | its models' train time (from their checkpoints) | training from an empty cache | last full run by the runner | what that run did | measured on |",
+            "|---|---|---|---|---|---|"]
     for notebook in notebooks:
-        scratch = f"{trained[notebook] / 60:.0f} min" if trained.get(notebook) else "—"
+        recorded = f"{trained[notebook] / 60:.0f} min" if trained.get(notebook) else "—"
+        run = scratch_runs.get(notebook)
+        scratch = "—" if run is None else f"{run['train_minutes']:.1f} min ({run['machine']}, {run['date']}" + (
+            f"; load average {run['load_average_during_run']['mean']:.1f})" if run.get("load_average_during_run") else ")")
         t = timings.get(notebook)
         if t is None:
-            rows.append(f"| {notebook} | {scratch} | not timed yet | | |")
+            rows.append(f"| {notebook} | {recorded} | {scratch} | not timed yet | | |")
             continue
         did = "loaded every model from checkpoints/" if t["trained_checkpoints"] == 0 else \
             f"trained {t['trained_checkpoints']} checkpoint(s)"
         shared = t.get("load_average", 0) > t.get("cores", 1) + 0.5
         load = f"; **machine shared** (load {t['load_average']:.1f} on {t['cores']} cores)" if shared else ""
-        rows.append(f"| {notebook} | {scratch} | {t['wall_seconds']:.0f} s | {did} | {t['machine']}, {t['date']}{load} |")
+        rows.append(f"| {notebook} | {recorded} | {scratch} | {t['wall_seconds']:.0f} s | {did} | {t['machine']}, {t['date']}{load} |")
     return "\n".join(rows)
 
 
@@ -106,6 +114,26 @@ def markdown_table(rows: list[dict], formats: dict[str, str] | None = None) -> s
         cells = [format(row[c], formats.get(c, "")) if not isinstance(row[c], str) else row[c] for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def mean_std_table(summaries: dict[str, dict[str, tuple[float, float]]], columns: list[str], fmt: str = ".4g",
+                   first_column: str = "model") -> str:
+    """Models' numbers over seeds ({label: {column: (mean, std)}}, as `stats.seed_summary` gives them) as a Markdown
+    table of "mean ± std" cells, one row per model; a single run (std NaN) shows its value alone, a missing one "—"."""
+    def cell(mean: float, std: float) -> str:
+        if math.isnan(mean):
+            return "—"
+        return f"{mean:{fmt}}" + (f" ± {std:.2g}" if math.isfinite(std) else "")
+    return markdown_table([{first_column: label, **{c: cell(*s[c]) for c in columns}} for label, s in summaries.items()])
+
+
+def difference_table(comparisons: dict[str, dict[str, dict]], fmt: str = ".3g") -> str:
+    """Paired differences ({comparison: {column: {"mean", "stderr", "measurable"}}}, as `stats.paired_comparisons`
+    gives them) as a Markdown table of "mean ± standard error" cells, in bold where the difference is measurable."""
+    def cell(d: dict) -> str:
+        text = f"{d['mean']:+{fmt}} ± {d['stderr']:.2g}"
+        return f"**{text}**" if d["measurable"] else text
+    return markdown_table([{"comparison": name, **{c: cell(d) for c, d in columns.items()}} for name, columns in comparisons.items()])
 
 
 def _replace_block(text: str, marker: str, body: str) -> str:

@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
             record_timing(root / TIMINGS, name, outcome.seconds, len(outcome.finished))
     if in_place:
         update_readme(root / "README.md", "notebooks", notebook_table(root))
-        update_readme(root / "README.md", "timings", timing_table(root / TIMINGS, root))
+        update_readme(root / "README.md", "timings", timing_table(root / TIMINGS, root, root / "benchmarks" / "training_from_scratch.json"))
         update_readme(root / "README.md", "claims", ledger_markdown(load_claims(root)))
         print("README.md: notebook, timing and claims tables updated from results/ and benchmarks/notebook_timings.json")
     return 0

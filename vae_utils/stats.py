@@ -48,12 +48,33 @@ def paired_seed_difference(first: Sequence[float], second: Sequence[float]) -> d
     return {"mean": mean, "stderr": std / math.sqrt(len(differences)), "n": len(differences)}
 
 
+def paired_comparisons(per_seed: Mapping[str, Sequence[Mapping[str, float]]], pairs: Sequence[tuple[str, str]],
+                       columns: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]:
+    """Models' per-seed numbers ({model: [one row per seed, in seed order]}) compared pair by pair:
+    {"first − second": {column: paired_seed_difference(first's column, second's) plus "measurable"}}."""
+    out = {}
+    for first, second in pairs:
+        out[f"{first} − {second}"] = {}
+        for column in columns:
+            d = paired_seed_difference([row[column] for row in per_seed[first]], [row[column] for row in per_seed[second]])
+            out[f"{first} − {second}"][column] = {**d, "measurable": measurable(d)}
+    return out
+
+
 def measurable(difference: Mapping[str, float]) -> bool:
     """The collection's rule (`claims.verdict_for`) on {"mean", "stderr"}: the difference counts when it is at least
     twice its standard error and not zero; with an unknown (NaN) standard error it never counts."""
     if not math.isfinite(difference["stderr"]):
         return False
     return verdict_for(difference["mean"], difference["stderr"]) != "no measurable difference"
+
+
+def in_words(difference: Mapping[str, float], lower: str, higher: str) -> str:
+    """A difference {"mean", "stderr"} in words under the collection's rule: "no measurable difference", or
+    "measurably <lower>" / "measurably <higher>" by its sign."""
+    if not measurable(difference):
+        return "no measurable difference"
+    return f"measurably {lower if difference['mean'] < 0 else higher}"
 
 
 def linear_trend(values: Sequence[float]) -> dict[str, float]:
@@ -68,6 +89,13 @@ def linear_trend(values: Sequence[float]) -> dict[str, float]:
     slope = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values)) / sxx
     residual = sum((v - mean_y - slope * (i - mean_x)) ** 2 for i, v in enumerate(values))
     return {"slope": slope, "stderr": math.sqrt(residual / (n - 2) / sxx), "steps": n}
+
+
+def trend_in_words(trend: Mapping[str, float], units: str = "nats per epoch") -> str:
+    """A `linear_trend` in words under the two-standard-error rule: rising, falling or flat within its noise."""
+    moving = abs(trend["slope"]) > 2 * trend["stderr"]
+    said = ("still rising" if trend["slope"] > 0 else "falling") if moving else "flat within its noise"
+    return f"{said} ({trend['slope']:+.2f} ± {trend['stderr']:.2f} {units} over {trend['steps']} epochs)"
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
