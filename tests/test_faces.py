@@ -1,11 +1,12 @@
-"""Faces helpers: the attribute classifier and its cache, rates with Wilson intervals, latent paths, attribute
-vectors, the blur control, and the face explorer's callbacks (headless)."""
+"""Faces helpers: the attribute classifier and its cache, rates with Wilson intervals, the model scores, latent paths
+and their measures, attribute vectors and their edits, the blur control, the bias test's arithmetic (face_bias, on
+hand-made verdicts), and the face explorer's callbacks (headless)."""
 import math
 
 import pytest
 import torch
 
-from vae_utils import data, faces, metrics, stats
+from vae_utils import data, face_bias, faces, metrics, stats
 from vae_utils.models import ModelSpec, build_model
 from vae_utils.train import TrainConfig
 from vae_utils.widgets import FaceMixExplorer
@@ -146,3 +147,140 @@ def test_the_notebooks_face_explorer_redraws_from_its_committed_decoder():
     after_alpha = bytes(explorer.image.value)
     explorer.strengths["Smiling"].value = 1.5
     assert before.startswith(b"\x89PNG") and after_alpha != before and bytes(explorer.image.value) != after_alpha
+
+
+def test_late_gain_is_the_share_of_the_drop_in_the_last_epochs():
+    curve = [10.0, 8.0, 6.0, 5.0, 4.0, 3.0, 2.5, 2.0]  # dropped 8 in all, 4 of it after epoch 3 (value 6)
+    assert faces.late_gain(curve) == pytest.approx(0.5)
+    assert faces.late_gain(curve, epochs=1) == pytest.approx(0.5 / 8)
+    assert faces.late_gain([3.0, 2.0, 1.0]) == pytest.approx(1.0)  # shorter than the window: the whole drop
+    assert faces.late_gain([2.0, 2.0, 2.0]) == 0.0
+
+
+def test_paired_at_middle_by_hand():
+    first = torch.tensor([[0.0, 1.0, 2.0, 3.0, 4.0, 5.0], [9.0, 9.0, 4.0, 4.0, 9.0, 9.0]])
+    second = torch.zeros(2, 6)
+    middle = faces.paired_at_middle(first, second)  # steps 2 and 3: per pair 2.5 and 4
+    assert middle["difference"] == pytest.approx(3.25) and middle["pairs"] == 2
+    assert middle["stderr"] == pytest.approx(0.75)  # std of (2.5, 4) is 1.5 / sqrt 2, over sqrt 2 pairs
+    assert faces.paired_at_middle(first[:, :5], second[:, :5])["difference"] == pytest.approx(3.0)  # odd T: step 2 alone
+    assert faces.paired_at_middle(first, second, steps=(0,))["difference"] == pytest.approx(4.5)
+    with pytest.raises(ValueError, match="one shape"):
+        faces.paired_at_middle(first, second[:, :5])
+
+
+def untrained_classifier(names=("Bright", "Male")) -> faces.TrainedAttributeClassifier:
+    torch.manual_seed(0)
+    return faces.TrainedAttributeClassifier(faces.AttributeClassifier(len(names)).eval(), names, {}, 0.0, False, None)
+
+
+def test_path_summary_measures_each_path_and_keeps_the_pairs():
+    toy = toy_faces(8)
+    z = torch.tensor([[3.0, 0.0], [0.0, 3.0]])
+    alphas = torch.linspace(0, 1, 5)
+    starts, ends = z[[0, 1]], z[[1, 0]]  # two pairs of orthogonal codes, there and back
+    paths = {"linear": faces.lerp(starts, ends, alphas), "spherical": faces.slerp(starts, ends, alphas)}
+    decoded = {kind: torch.rand(2, 5, 3, 32, 32, generator=torch.Generator().manual_seed(1)) for kind in paths}
+    classifier = untrained_classifier()
+    summary, per_pair = faces.path_summary(toy, z, paths, decoded, classifier)
+    assert summary["d"] == 2 and summary["posterior_mean_norm"] == pytest.approx(3.0)
+    assert per_pair["linear"]["norm"].shape == (2, 5)
+    assert summary["linear"]["norm"][2] == pytest.approx(3 / math.sqrt(2), rel=1e-5)  # the midpoint of orthogonal codes
+    assert summary["linear"]["norm"][0] == pytest.approx(3.0) and summary["spherical"]["norm"] == pytest.approx([3.0] * 5, rel=1e-5)
+    male = classifier.probabilities(faces.upsample_to(decoded["linear"][1], 64))[:, 1]
+    assert torch.allclose(per_pair["linear"]["p_male"][1], male)
+    reference = metrics.laplacian_variance(toy.as_float()).mean()
+    assert summary["spherical"]["laplacian_ratio"][4] == pytest.approx(
+        (metrics.laplacian_variance(decoded["spherical"][:, 4]) / reference).mean().item(), rel=1e-5)
+    assert set(summary["linear"]) == {"norm", "norm_sd", "p_male", "laplacian_ratio"}
+
+
+def test_describe_model_scores_and_caches_the_iwae_beside_the_checkpoint(tmp_path):
+    from vae_utils.train import fit
+
+    toy = toy_faces(64)
+    run = fit(ModelSpec("s3_conv", (3, 32, 32), 4, variational=True), TrainConfig(epochs=2, likelihood="discretized_gaussian",
+              gaussian_log_scale=None), toy, toy, name="toy_vae", checkpoint_dir=tmp_path, progress=False)
+    log_scale = run.log_scale.item()
+    row = faces.describe_model(run, toy, log_scale, samples=10, iwae_images=8, iwae_k=2)
+    bound = metrics.evaluate_elbo(run.model, toy.images, "discretized_gaussian", 1.0, log_scale)
+    assert row["ELBO bits/dim"] == pytest.approx(metrics.bits_per_dim(-bound["elbo"], 3 * 32 * 32))
+    assert row["σ (grey levels)"] == pytest.approx(255 * math.exp(log_scale))
+    assert row["gain in the last 5 epochs"] == pytest.approx(faces.late_gain(run.history["val_loss"]))
+    assert 0 < row["recon laplacian_ratio"] and row["IWAE bits/dim"] > 0
+    assert run.path.with_suffix(".iwae2.json").is_file()
+    assert faces.laplacian_ratio_per_face(run.model, toy).shape == (64,)
+
+
+def test_vector_edit_effect_counts_verdicts_before_and_after():
+    model = build_model(ModelSpec("s3_conv", (3, 32, 32), 4, variational=True)).eval()
+    classifier = untrained_classifier()
+    z = torch.randn(6, 4, generator=torch.Generator().manual_seed(0))
+    unchanged = faces.vector_edit_effect(model, z, torch.zeros(4), 1.0, classifier, "Male")
+    assert unchanged["faces"] == 6 and unchanged["change"]["difference"] == 0.0
+    assert unchanged["before"]["count"] == unchanged["after"]["count"]
+    moved = faces.vector_edit_effect(model, z, torch.full((4,), 5.0), -1.0, classifier, "Male")
+    after = classifier.predict(torch.sigmoid(model.decode(z - 5.0)))[:, 1]
+    assert moved["after"]["count"] == int(after.sum())
+    assert moved["change"]["difference"] == pytest.approx(moved["after"]["rate"] - moved["before"]["rate"])
+
+
+def flags(*columns):
+    return torch.tensor(columns, dtype=torch.bool).T  # one column per attribute
+
+
+def hand_made_verdicts():
+    return {"inputs": flags([1, 1, 0, 0], [0, 0, 0, 1]),
+            "inputs blurred (σ = 1.0 px)": flags([1, 1, 1, 0], [0, 0, 0, 1]),
+            "reconstructions": flags([1, 0, 0, 0], [0, 0, 0, 1]),
+            "samples": flags([1, 1, 1, 1, 1, 1, 0, 0], [0, 0, 0, 0, 0, 0, 0, 0])}
+
+
+def test_rate_changes_by_hand():
+    changes = face_bias.rate_changes(hand_made_verdicts(), ("Glasses", "Hat"))
+    glasses = changes["Glasses"]
+    # reconstructions - inputs per face: 0, -1, 0, 0 -> mean -0.25, sd 0.5, s.e. 0.5 / sqrt 4
+    assert glasses["recon_minus_input"]["difference"] == pytest.approx(-0.25)
+    assert glasses["recon_minus_input"]["stderr"] == pytest.approx(0.25)
+    assert glasses["blurred_minus_input"]["difference"] == pytest.approx(0.25)
+    assert glasses["recon_minus_blurred"]["difference"] == pytest.approx(-0.5)
+    # samples 6/8 against inputs 2/4, independent sets
+    assert glasses["samples_minus_input"]["difference"] == pytest.approx(0.25)
+    assert glasses["samples_minus_input"]["stderr"] == pytest.approx(math.sqrt(0.75 * 0.25 / 8 + 0.5 * 0.5 / 4))
+    assert changes["Hat"]["recon_minus_input"] == {"difference": 0.0, "stderr": 0.0, "pairs": 4}
+    assert changes["Hat"]["samples_minus_input"]["difference"] == pytest.approx(-0.25)
+
+
+def test_attribute_rates_count_each_set():
+    truth = flags([1, 0, 0, 0], [1, 1, 1, 1])
+    rates = face_bias.attribute_rates(truth, hand_made_verdicts(), ("Glasses", "Hat"))
+    assert list(rates["Glasses"]) == ["human labels", "inputs", "inputs blurred (σ = 1.0 px)", "reconstructions", "samples"]
+    assert rates["Glasses"]["human labels"]["count"] == 1 and rates["Hat"]["human labels"]["rate"] == 1.0
+    assert rates["Glasses"]["samples"]["count"] == 6 and rates["Glasses"]["samples"]["n"] == 8
+
+
+def test_toward_majority_signs_each_change_by_its_majority():
+    share = {"Rare": 0.1, "Common": 0.8}
+    drifting = {"Rare": {"recon_minus_input": {"difference": -0.2, "stderr": 0.03}},
+                "Common": {"recon_minus_input": {"difference": 0.1, "stderr": 0.04}}}
+    toward = face_bias.toward_majority(drifting, share)
+    assert toward["difference"] == pytest.approx(0.15) and toward["stderr"] == pytest.approx(0.025)
+    contrary = {"Rare": {"recon_minus_input": {"difference": 0.2, "stderr": 0.03}},
+                "Common": {"recon_minus_input": {"difference": -0.01, "stderr": 0.04}}}
+    assert face_bias.toward_majority(contrary, share)["difference"] == pytest.approx(-0.105)
+    assert face_bias.against_majority(contrary, share) == ["Rare"]  # Common's change is within 2 s.e.
+    assert face_bias.against_majority(drifting, share) == []
+    assert face_bias.share_change_correlation(drifting, share) == pytest.approx(1.0)
+    assert face_bias.share_change_correlation(contrary, share) == pytest.approx(-1.0)
+
+
+def test_classified_sets_reads_four_sets_with_the_classifier():
+    model = build_model(ModelSpec("s3_conv", (3, 32, 32), 4, variational=True)).eval()
+    toy, classifier = toy_faces(24), untrained_classifier()
+    verdicts, sigma = face_bias.classified_sets(model, toy, classifier, samples=10)
+    blurred = f"inputs blurred (σ = {sigma} px)"
+    assert list(verdicts) == ["inputs", blurred, "reconstructions", "samples"]
+    assert verdicts["samples"].shape == (10, 2) and verdicts[blurred].shape == (24, 2)
+    assert torch.equal(verdicts["inputs"], classifier.predict(faces.upsample_to(toy.as_float(), 64)))
+    again, _ = face_bias.classified_sets(model, toy, classifier, samples=10)
+    assert torch.equal(again["samples"], verdicts["samples"])  # seeded

@@ -1,11 +1,12 @@
-"""Faces: an attribute classifier (multi-label CNN) with its cache, attribute rates with intervals, latent paths
-(linear and spherical) and attribute vectors, for the CelebA notebook."""
+"""Faces: an attribute classifier (multi-label CNN) with its cache, attribute rates with intervals, a face VAE's test
+scores, latent paths (linear and spherical) measured along the way, and attribute vectors, for the CelebA notebook."""
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -13,11 +14,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .checkpoints import checkpoint_path, compact_state, load_checkpoint, save_checkpoint
-from .data import FaceTensors, iterate_batches, to_float
-from .metrics import codes, laplacian_variance
-from .models import non_default_fields
+from .data import FaceTensors, ImageTensors, iterate_batches, to_float
+from .losses import evaluate_elbo
+from .metrics import (bits_per_dim, blur_scores, codes, iwae_estimate, laplacian_variance, mse_per_pixel, paired_difference,
+                      reconstructions)
+from .models import VAE, non_default_fields
 from .stats import wilson_interval
-from .train import TrainConfig, pick_device, seed_everything
+from .train import TrainConfig, TrainedModel, pick_device, seed_everything
 
 
 class AttributeClassifier(nn.Module):
@@ -135,6 +138,40 @@ def rate(flags: torch.Tensor) -> dict[str, float]:
     return {"rate": count / n, "count": count, "n": n, "low": low, "high": high}
 
 
+def late_gain(curve: Sequence[float], epochs: int = 5) -> float:
+    """How much a held-out loss curve (one value per epoch) still fell over its last `epochs` epochs, as a share of its
+    whole drop from the first epoch to the last: near 0, flat; large, still improving (under-trained). 0 for a flat curve."""
+    recent = curve[-epochs - 1] if len(curve) > epochs else curve[0]
+    return (recent - curve[-1]) / (curve[0] - curve[-1]) if curve[0] != curve[-1] else 0.0
+
+
+def describe_model(run: TrainedModel, test: ImageTensors, log_scale: float, *, samples: int, iwae_images: int, iwae_k: int,
+                   seed: int = 0) -> dict[str, float]:
+    """A VAE scored on test images (N, C, H, W) uint8 under a discretised Gaussian with decoder log sigma `log_scale` (on
+    [0, 1] data): test MSE per pixel value of the reconstructions; their and `samples` prior samples' blur_scores (ratios
+    to the test images); the negative ELBO (one z per image) and IWAE bound (`iwae_k` samples, first `iwae_images`
+    images, cached beside the checkpoint) in bits/dim, with the IWAE's standard error; KL (nats per image); sigma in grey
+    levels (0-255); the late_gain of the validation loss; training seconds."""
+    recon = reconstructions(run.model, test.images)
+    drawn = run.model.sample(samples, generator=torch.Generator().manual_seed(seed))
+    bound = evaluate_elbo(run.model, test.images, "discretized_gaussian", 1.0, log_scale)
+    iwae = iwae_estimate(run.model, test.images[:iwae_images], k=iwae_k, likelihood="discretized_gaussian",
+                         gaussian_log_scale=log_scale, batch_size=50, chunk=50, cache_path=run.path.with_suffix(f".iwae{iwae_k}.json"),
+                         cache_config={"checkpoint": run.path.name, "images": test.description})
+    real, dims = test.as_float(), math.prod(test.images.shape[1:])
+    return {"test MSE/pixel": mse_per_pixel(recon, real).mean().item(),
+            **{f"recon {k}": v for k, v in blur_scores(recon, real).items()},
+            **{f"sample {k}": v for k, v in blur_scores(drawn, real).items()},
+            "ELBO bits/dim": bits_per_dim(-bound["elbo"], dims), "IWAE bits/dim": bits_per_dim(-iwae["mean"], dims),
+            "IWAE s.e.": bits_per_dim(iwae["stderr"], dims), "KL nats": bound["kl"], "σ (grey levels)": 255 * math.exp(log_scale),
+            "gain in the last 5 epochs": late_gain(run.history["val_loss"]), "train seconds": run.train_seconds}
+
+
+def laplacian_ratio_per_face(model: VAE, test: ImageTensors) -> torch.Tensor:
+    """Each reconstruction's Laplacian variance over that of its own input, (N,): below 1, blurrier than the input."""
+    return laplacian_variance(reconstructions(model, test.images)) / laplacian_variance(test.as_float()).clamp_min(1e-12)
+
+
 def lerp(z0: torch.Tensor, z1: torch.Tensor, alphas: torch.Tensor) -> torch.Tensor:
     """Linear interpolation (1 - a) z0 + a z1 of codes (B, D) at each a in alphas (T,): (B, T, D)."""
     a = alphas.view(1, -1, 1)
@@ -162,10 +199,66 @@ def prior_norm_band(dims: int, z: float = 1.96) -> tuple[float, float, float]:
     return math.sqrt(dims), mean - z / math.sqrt(2), mean + z / math.sqrt(2)
 
 
+@torch.no_grad()
+def decode_path(model: VAE, path: torch.Tensor) -> torch.Tensor:
+    """Decoder means of codes (B, T, D), e.g. T steps along each of B paths: (B, T, C, H, W) in [0, 1]."""
+    model.eval()
+    return torch.sigmoid(model.decode(path.flatten(0, 1))).view(*path.shape[:2], *model.image_shape)
+
+
+def path_summary(test: ImageTensors, test_codes: torch.Tensor, paths: Mapping[str, torch.Tensor], decoded: Mapping[str, torch.Tensor],
+                 classifier: TrainedAttributeClassifier, classifier_side: int = 64) -> tuple[dict, dict[str, dict[str, torch.Tensor]]]:
+    """Paths from a woman's code to a man's, measured. test_codes (N, D): the posterior means of the faces `test`; for
+    each kind of path, paths[kind] (P, T, D): P pairs, T steps; decoded[kind] (P, T, C, S, S): its decoded faces, read
+    by the classifier at side `classifier_side`. Returns (summary, per_pair). per_pair[kind] holds (P, T) tensors:
+    norm (‖z‖), p_male (the classifier's P(Male)), laplacian_ratio (Laplacian variance over the test faces' mean).
+    summary, JSON-ready: d, sqrt_d and the prior's 95% norm band (typical_low, typical_high, see prior_norm_band), the
+    test codes' mean length (posterior_mean_norm), and per kind the per-step means over the pairs (T values) of those
+    three, with norm_sd (the lengths' standard deviation)."""
+    dims = test_codes.shape[1]
+    root_d, low, high = prior_norm_band(dims)
+    summary: dict = {"d": dims, "sqrt_d": root_d, "typical_low": low, "typical_high": high,
+                     "posterior_mean_norm": test_codes.norm(dim=1).mean().item()}
+    reference = laplacian_variance(test.as_float()).mean().item()
+    male = classifier.attribute_names.index("Male")
+    per_pair = {}
+    for kind, path in paths.items():
+        flat = decoded[kind].flatten(0, 1)
+        per_pair[kind] = measures = {
+            "norm": path.norm(dim=-1), "p_male": classifier.probabilities(upsample_to(flat, classifier_side))[:, male].view(len(path), -1),
+            "laplacian_ratio": laplacian_variance(flat).view(len(path), -1) / reference}
+        summary[kind] = {"norm": measures["norm"].mean(0).tolist(), "norm_sd": measures["norm"].std(0).tolist(),
+                         "p_male": measures["p_male"].mean(0).tolist(), "laplacian_ratio": measures["laplacian_ratio"].mean(0).tolist()}
+    return summary, per_pair
+
+
+def paired_at_middle(first: torch.Tensor, second: torch.Tensor, steps: Sequence[int] | None = None) -> dict[str, float]:
+    """first − second for two measures (P, T) of the same P pairs along paths of T steps (e.g. spherical and linear),
+    each averaged over the middle steps (default: the central two for even T, α = 0.4 and 0.6 for T = 6; the central one
+    for odd T), then paired over the pairs: {difference, stderr, pairs} as metrics.paired_difference."""
+    if first.shape != second.shape or first.ndim != 2:
+        raise ValueError(f"need two (pairs, steps) tensors of one shape, got {tuple(first.shape)} and {tuple(second.shape)}")
+    if steps is None:
+        half = first.shape[1] // 2
+        steps = [half - 1, half] if first.shape[1] % 2 == 0 else [half]
+    return paired_difference(first[:, list(steps)].mean(1), second[:, list(steps)].mean(1))
+
+
 def attribute_vectors(model: nn.Module, faces: FaceTensors, names: tuple[str, ...]) -> dict[str, torch.Tensor]:
     """For each attribute, the mean code (posterior mean) of the faces that carry it minus that of those that do not, (D,)."""
     z = codes(model, faces.images)
     return {a: z[faces.attribute(a)].mean(0) - z[~faces.attribute(a)].mean(0) for a in names}
+
+
+def vector_edit_effect(model: VAE, z: torch.Tensor, vector: torch.Tensor, sign: float, classifier: TrainedAttributeClassifier,
+                       attribute: str) -> dict:
+    """Does adding sign × vector (D,) to codes z (N, D) change the classifier's verdict on `attribute` in the decoded
+    faces? {faces: N, before, after: the rates with 95% intervals (see `rate`), change: after − before, paired over
+    the faces, ± standard error}."""
+    column = classifier.attribute_names.index(attribute)
+    before = classifier.predict(decode_path(model, z.unsqueeze(1))[:, 0])[:, column]
+    after = classifier.predict(decode_path(model, (z + sign * vector).unsqueeze(1))[:, 0])[:, column]
+    return {"faces": len(z), "before": rate(before), "after": rate(after), "change": paired_difference(after.float(), before.float())}
 
 
 def blur_to_match(images: torch.Tensor, target_laplacian: float, sigmas: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0)
