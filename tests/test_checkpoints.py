@@ -77,3 +77,26 @@ def test_cached_json_computes_once_per_config(tmp_path):
 def test_compact_state_halves_floats_only():
     state = checkpoints.compact_state({"w": torch.ones(3), "count": torch.tensor(7)})
     assert state["w"].dtype == torch.float16 and state["count"].dtype == torch.int64
+
+
+def test_load_or_train_trains_once_then_loads_the_rounded_weights(tmp_path):
+    from vae_utils.checkpoints import load_or_train
+    calls = []
+
+    def train():
+        calls.append(1)
+        with torch.no_grad():
+            model.weight.fill_(0.1234567)  # not representable in float16
+        return {"loss": [1.0, 0.5]}, 2.5
+
+    model = torch.nn.Linear(2, 2)
+    history, seconds, cached = load_or_train(tmp_path / "m.pt", {"a": 1}, model, train)
+    assert (history, seconds, cached, len(calls)) == ({"loss": [1.0, 0.5]}, 2.5, False, 1)
+    assert not model.training and model.weight[0, 0].item() == torch.tensor(0.1234567).half().float().item()
+    again = torch.nn.Linear(2, 2)
+    history, seconds, cached = load_or_train(tmp_path / "m.pt", {"a": 1}, again, train)
+    assert (history, seconds, cached, len(calls)) == ({"loss": [1.0, 0.5]}, 2.5, True, 1)
+    assert torch.equal(again.weight, model.weight)
+    load_or_train(tmp_path / "m2.pt", {"a": 2}, again, train)  # another config: trains
+    load_or_train(tmp_path / "m.pt", {"a": 1}, again, train, retrain=True)
+    assert len(calls) == 3

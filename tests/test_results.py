@@ -52,3 +52,12 @@ def test_difference_table_bolds_only_measurable_differences():
 def test_mean_std_table_shows_a_single_run_without_a_spread_and_a_missing_value_as_a_dash():
     table = results.mean_std_table({"one run": {"x": (0.5, float("nan")), "y": (float("nan"), float("nan"))}}, ["x", "y"], fmt=".2f")
     assert table.splitlines()[-1] == "| one run | 0.50 | — |"
+
+
+def test_training_time_sentence_adds_the_from_scratch_run_when_recorded(tmp_path):
+    assert results.training_time_sentence("01_a", 600.0, tmp_path) == "10.0 min as this notebook's checkpoints recorded it (not yet timed from an empty cache)"
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "training_from_scratch.json").write_text(json.dumps({"01_a": {
+        "train_minutes": 4.25, "machine": "CPU X, 2 threads, 2 cores", "date": "2026-01-02", "load_average_during_run": {"max": 2.4, "mean": 2.04}}}))
+    assert results.training_time_sentence("01_a", 600.0, tmp_path).endswith(
+        "from an empty cache by `benchmarks/training_from_scratch.py`: **4.2 min** (CPU X, 2 threads, 2 cores, load average 2.0, 2026-01-02)")

@@ -87,6 +87,25 @@ def load_checkpoint(path: str | os.PathLike, config: dict, map_location: str | N
     return state
 
 
+def load_or_train(path: str | os.PathLike, config: dict, model: torch.nn.Module,
+                  train: Callable[[], tuple[dict, float]], retrain: bool = False) -> tuple[dict, float, bool]:
+    """The checkpoint cache around one training run. If `path` holds weights saved with `config` (and not retrain),
+    load them into `model` and return (their history, training seconds, True). Else `train()` trains `model` in place
+    and returns (history, seconds); the weights are rounded as `compact_state` stores them (so the model in hand
+    equals a reloaded one), saved with `config`, and (history, seconds, False) is returned. Leaves the model in
+    eval mode and contiguous memory format."""
+    state = None if retrain else load_checkpoint(path, config)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        return state["history"], state["train_seconds"], True
+    history, seconds = train()
+    model.to(memory_format=torch.contiguous_format).eval()
+    weights = compact_state(model.state_dict())
+    model.load_state_dict(weights)
+    save_checkpoint(path, config, {"model": weights, "history": history, "train_seconds": seconds})
+    return history, seconds, False
+
+
 def cached_json(path: str | os.PathLike, config: dict, compute: Callable[[], Any], recompute: bool = False) -> Any:
     """A JSON-serialisable result cached at `path` with its config: loaded if the config matches, else computed
     and saved atomically. For evaluations that are slow (an IWAE bound with large k over a test set). An unreadable

@@ -12,7 +12,7 @@ import torch
 from torchvision.transforms import v2
 from tqdm.auto import tqdm
 
-from .checkpoints import cached_json, checkpoint_path, compact_state, load_checkpoint, save_checkpoint
+from .checkpoints import cached_json, checkpoint_path, compact_state, load_or_train
 from .data import ImageTensors, to_float
 from .models import build_classifier, non_default_fields
 from .train import TrainedClassifier, classifier_accuracy, pick_device, prefers_channels_last, seed_everything
@@ -141,14 +141,15 @@ def fit_classifier_steps(config: ClassifierConfig, train: ImageTensors, test: Im
     key = _key(config, train.description, test, train.image_shape)
     path = checkpoint_path(checkpoint_dir, name, key)
     model = build_classifier(train.image_shape, 10 if train.labels.max() < 10 else int(train.labels.max()) + 1)
-    state = None if retrain else load_checkpoint(path, key)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        return TrainedClassifier(model.to(pick_device(device)).eval(), state["history"], state["train_seconds"], True, path)
-    model, history, seconds = train_classifier(config, train, device=device, progress=progress, desc=name)
-    history["test_accuracy"] = [classifier_accuracy(model, test)]
-    save_checkpoint(path, key, {"model": compact_state(model.state_dict()), "history": history, "train_seconds": seconds})
-    return TrainedClassifier(model, history, seconds, False, path)
+
+    def train_model() -> tuple[dict[str, list[float]], float]:
+        trained, history, seconds = train_classifier(config, train, device=device, progress=progress, desc=name)
+        model.to(next(trained.parameters()).device).load_state_dict(trained.state_dict())  # already rounded as stored
+        history["test_accuracy"] = [classifier_accuracy(model.eval(), test)]
+        return history, seconds
+
+    history, seconds, from_cache = load_or_train(path, key, model, train_model, retrain)
+    return TrainedClassifier(model.to(pick_device(device)).eval(), history, seconds, from_cache, path)
 
 
 def classifier_record(config: ClassifierConfig, make_train: Callable[[], ImageTensors], train_description: dict,

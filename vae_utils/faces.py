@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoints import checkpoint_path, compact_state, load_checkpoint, save_checkpoint
+from .checkpoints import checkpoint_path, load_or_train
 from .data import FaceTensors, ImageTensors, iterate_batches, to_float
 from .losses import evaluate_elbo
 from .metrics import (bits_per_dim, blur_scores, codes, iwae_estimate, laplacian_variance, mse_per_pixel, paired_difference,
@@ -85,37 +85,35 @@ def fit_attribute_classifier(config: TrainConfig, train: FaceTensors, val: FaceT
     seed_everything(config.seed)
     model = AttributeClassifier(len(attribute_names))
     columns = [train.attribute_names.index(a) for a in attribute_names]
-    state = None if retrain else load_checkpoint(path, key_config)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        return TrainedAttributeClassifier(model.to(device).eval(), attribute_names, state["history"], state["train_seconds"], True, path)
-    model.to(device)
-    labels = train.attributes[:, columns].float()
-    positives = labels.mean(0).clamp(1e-3, 1 - 1e-3)
-    pos_weight = ((1 - positives) / positives).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    shuffle = torch.Generator().manual_seed(config.seed)
-    history: dict[str, list[float]] = {"train_loss": [], "val_balanced_accuracy": []}
-    seconds = 0.0
-    for _ in tqdm(range(config.epochs), desc=name, disable=not progress):
-        model.train()
-        began, total = time.perf_counter(), 0.0
-        for batch in iterate_batches(torch.arange(len(train)), config.batch_size, shuffle=True, generator=shuffle):
-            logits = model(to_float(train.images[batch]).to(device))
-            loss = F.binary_cross_entropy_with_logits(logits, labels[batch].to(device), pos_weight=pos_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        seconds += time.perf_counter() - began
-        history["train_loss"].append(total / len(train))
-        trained = TrainedAttributeClassifier(model, attribute_names, history, seconds, False, path)
-        history["val_balanced_accuracy"].append(
-            sum(balanced_accuracy(trained.predict(val.images), val.attributes[:, columns]).values()) / len(columns))
-    weights = compact_state(model.eval().state_dict())
-    model.load_state_dict(weights)
-    save_checkpoint(path, key_config, {"model": weights, "history": history, "train_seconds": seconds})
-    return TrainedAttributeClassifier(model, attribute_names, history, seconds, False, path)
+
+    def train_model() -> tuple[dict[str, list[float]], float]:
+        model.to(device)
+        labels = train.attributes[:, columns].float()
+        positives = labels.mean(0).clamp(1e-3, 1 - 1e-3)
+        pos_weight = ((1 - positives) / positives).to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        shuffle = torch.Generator().manual_seed(config.seed)
+        history: dict[str, list[float]] = {"train_loss": [], "val_balanced_accuracy": []}
+        seconds = 0.0
+        for _ in tqdm(range(config.epochs), desc=name, disable=not progress):
+            model.train()
+            began, total = time.perf_counter(), 0.0
+            for batch in iterate_batches(torch.arange(len(train)), config.batch_size, shuffle=True, generator=shuffle):
+                logits = model(to_float(train.images[batch]).to(device))
+                loss = F.binary_cross_entropy_with_logits(logits, labels[batch].to(device), pos_weight=pos_weight)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(batch)
+            seconds += time.perf_counter() - began
+            history["train_loss"].append(total / len(train))
+            trained = TrainedAttributeClassifier(model, attribute_names, history, seconds, False, path)
+            history["val_balanced_accuracy"].append(
+                sum(balanced_accuracy(trained.predict(val.images), val.attributes[:, columns]).values()) / len(columns))
+        return history, seconds
+
+    history, seconds, from_cache = load_or_train(path, key_config, model, train_model, retrain)
+    return TrainedAttributeClassifier(model.to(device).eval(), attribute_names, history, seconds, from_cache, path)
 
 
 def balanced_accuracy(predicted: torch.Tensor, truth: torch.Tensor) -> dict[int, float]:

@@ -105,6 +105,20 @@ def timing_table(path: str | Path, artifacts_dir: str | Path = ".", scratch_path
     return "\n".join(rows)
 
 
+def training_time_sentence(notebook: str, checkpoint_seconds: float, artifacts_dir: str | Path = ".") -> str:
+    """How long a notebook's models took to train: as their checkpoints recorded it (whatever else ran on the machine
+    then) and, when `benchmarks/training_from_scratch.py` has timed it, from an empty cache (its
+    `benchmarks/training_from_scratch.json` under artifacts_dir), with the machine and the load it saw."""
+    sentence = f"{checkpoint_seconds / 60:.1f} min as this notebook's checkpoints recorded it"
+    record = Path(artifacts_dir) / "benchmarks" / "training_from_scratch.json"
+    run = json.loads(record.read_text()).get(notebook) if record.is_file() else None
+    if run is None:
+        return sentence + " (not yet timed from an empty cache)"
+    load = run.get("load_average_during_run")
+    return (sentence + f"; trained from an empty cache by `benchmarks/training_from_scratch.py`: **{run['train_minutes']:.1f} min** "
+            f"({run['machine']}" + (f", load average {load['mean']:.1f}" if load else "") + f", {run['date']})")
+
+
 def markdown_table(rows: list[dict], formats: dict[str, str] | None = None) -> str:
     """Rows of equal keys as a Markdown table; formats: column -> format spec (e.g. '.4f', ',')."""
     formats = formats or {}

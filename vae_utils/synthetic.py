@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoints import checkpoint_path, compact_state, load_checkpoint, save_checkpoint
+from .checkpoints import checkpoint_path, load_or_train
 from .classify import predictions
 from .data import ImageTensors, iterate_batches, to_float
 from .losses import elbo_terms
@@ -122,49 +122,46 @@ def fit_conditional_vae(config: TrainConfig, train: ImageTensors, latent_dim: in
     path = checkpoint_path(checkpoint_dir, name, key)
     seed_everything(config.seed)
     model = ConditionalVAE(train.image_shape, latent_dim, classes)
-    state = None if retrain else load_checkpoint(path, key)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        return TrainedConditionalVAE(model.to(device).eval(), config, state["history"], state["train_seconds"], True, path)
-    model.to(device)
-    channels_last = prefers_channels_last(model, device)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    shuffle = torch.Generator().manual_seed(config.seed)
-    history: dict[str, list[float]] = {}
-    seconds = 0.0
-    steps_per_epoch = -(-len(train) // config.batch_size)
-    bar = tqdm(total=config.epochs * steps_per_epoch, desc=name, disable=not progress, mininterval=1.0)
-    for epoch in range(config.epochs):
-        model.train()
-        began = time.perf_counter()
-        sums = torch.zeros(3, device=device)
-        for batch in iterate_batches(torch.arange(len(train)), config.batch_size, shuffle=True, generator=shuffle):
-            x = to_float(train.images[batch]).to(device)
-            if config.binarize:
-                x = torch.bernoulli(x)
-            if channels_last:
-                x = x.contiguous(memory_format=torch.channels_last)
-            terms = elbo_terms(model(x, train.labels[batch]), x, config.likelihood, config.beta, config.gaussian_log_scale)
-            if not torch.isfinite(terms["loss"]):
-                raise FloatingPointError(f"{name}: the loss became {terms['loss'].item()} in epoch {epoch + 1}; "
-                                         f"try a lower learning_rate (now {config.learning_rate})")
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimizer.step()
-            sums += torch.stack([terms["loss"], terms["recon"], terms["kl"]]).detach() * len(batch)
-            bar.update(1)
-        seconds += time.perf_counter() - began
-        for part, value in zip(("loss", "recon", "kl"), (sums / len(train)).tolist()):
-            history.setdefault(f"train_{part}", []).append(value)
-        bar.set_postfix(loss=f"{history['train_loss'][-1]:.2f}")
-    bar.close()
-    model = model.to(memory_format=torch.contiguous_format).eval()
-    weights = compact_state(model.state_dict())
-    model.load_state_dict(weights)
-    save_checkpoint(path, key, {"model": weights, "history": history, "train_seconds": seconds})
-    return TrainedConditionalVAE(model, config, history, seconds, False, path)
+
+    def train_model() -> tuple[dict[str, list[float]], float]:
+        model.to(device)
+        channels_last = prefers_channels_last(model, device)
+        if channels_last:
+            model.to(memory_format=torch.channels_last)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        shuffle = torch.Generator().manual_seed(config.seed)
+        history: dict[str, list[float]] = {}
+        seconds = 0.0
+        steps_per_epoch = -(-len(train) // config.batch_size)
+        bar = tqdm(total=config.epochs * steps_per_epoch, desc=name, disable=not progress, mininterval=1.0)
+        for epoch in range(config.epochs):
+            model.train()
+            began = time.perf_counter()
+            sums = torch.zeros(3, device=device)
+            for batch in iterate_batches(torch.arange(len(train)), config.batch_size, shuffle=True, generator=shuffle):
+                x = to_float(train.images[batch]).to(device)
+                if config.binarize:
+                    x = torch.bernoulli(x)
+                if channels_last:
+                    x = x.contiguous(memory_format=torch.channels_last)
+                terms = elbo_terms(model(x, train.labels[batch]), x, config.likelihood, config.beta, config.gaussian_log_scale)
+                if not torch.isfinite(terms["loss"]):
+                    raise FloatingPointError(f"{name}: the loss became {terms['loss'].item()} in epoch {epoch + 1}; "
+                                             f"try a lower learning_rate (now {config.learning_rate})")
+                optimizer.zero_grad(set_to_none=True)
+                terms["loss"].backward()
+                optimizer.step()
+                sums += torch.stack([terms["loss"], terms["recon"], terms["kl"]]).detach() * len(batch)
+                bar.update(1)
+            seconds += time.perf_counter() - began
+            for part, value in zip(("loss", "recon", "kl"), (sums / len(train)).tolist()):
+                history.setdefault(f"train_{part}", []).append(value)
+            bar.set_postfix(loss=f"{history['train_loss'][-1]:.2f}")
+        bar.close()
+        return history, seconds
+
+    history, seconds, from_cache = load_or_train(path, key, model, train_model, retrain)
+    return TrainedConditionalVAE(model.to(device).eval(), config, history, seconds, from_cache, path)
 
 
 @torch.no_grad()

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .checkpoints import cached_json, checkpoint_path, compact_state, load_checkpoint, save_checkpoint
+from .checkpoints import cached_json, checkpoint_path, load_checkpoint, load_or_train, save_checkpoint
 from .data import ImageTensors, iterate_batches, to_float
 from .losses import LIKELIHOODS, RECON_REDUCTIONS, evaluate_elbo, kl_weight, training_loss
 from .models import Autoencoder, ModelSpec, build_classifier, build_model, has_convolutions, non_default_fields
@@ -205,12 +205,18 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
     if config.gaussian_log_scale is None:
         model.register_parameter("log_scale", torch.nn.Parameter(torch.tensor(float(config.initial_log_scale))))
 
-    state = None if retrain else load_checkpoint(path, key_config)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        model.to(device).eval()
-        return TrainedModel(model, spec, config, state["history"], state["train_seconds"], True, path)
+    history, seconds, from_cache = load_or_train(
+        path, key_config, model, lambda: _train_vae(model, config, train, val, name, key_config, partial_path, device,
+                                                    progress, monitor, retrain), retrain)
+    partial_path.unlink(missing_ok=True)
+    return TrainedModel(model.to(device).eval(), spec, config, history, seconds, from_cache, path)
 
+
+def _train_vae(model: Autoencoder, config: TrainConfig, train: ImageTensors, val: ImageTensors | None,
+               name: str, key_config: dict, partial_path: Path, device: torch.device, progress: bool,
+               monitor: Monitor | None, retrain: bool) -> tuple[dict[str, list[float]], float]:
+    """`fit`'s training loop: trains `model` in place (resuming from `partial_path` unless retrain) and returns
+    (history, seconds)."""
     model.to(device)
     channels_last = prefers_channels_last(model, device)
     if channels_last:
@@ -287,12 +293,7 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
             print(f"Interrupted: {name} finished no epoch, so nothing was saved; running again starts it afresh.")
         raise
     bar.close()
-    model = model.to(memory_format=torch.contiguous_format).eval()
-    weights = compact_state(model.state_dict())
-    model.load_state_dict(weights)
-    save_checkpoint(path, key_config, {"model": weights, "history": history, "train_seconds": seconds})
-    partial_path.unlink(missing_ok=True)
-    return TrainedModel(model, spec, config, history, seconds, False, path)
+    return history, seconds
 
 
 def saved_epochs(partial_path: str | Path) -> tuple[int, int]:
@@ -353,31 +354,29 @@ def fit_classifier(config: TrainConfig, train: ImageTensors, val: ImageTensors, 
     path = checkpoint_path(checkpoint_dir, name, key_config)
     seed_everything(config.seed)
     model = build_classifier(train.image_shape, int(train.labels.max()) + 1)
-    state = None if retrain else load_checkpoint(path, key_config)
-    if state is not None:
-        model.load_state_dict(state["model"])
-        return TrainedClassifier(model.to(device).eval(), state["history"], state["train_seconds"], True, path)
-    model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
-    shuffle = torch.Generator().manual_seed(config.seed)
-    history: dict[str, list[float]] = {"train_loss": [], "val_accuracy": []}
-    seconds = 0.0
-    for _ in tqdm(range(config.epochs), desc=name, disable=not progress):
-        model.train()
-        began, total = time.perf_counter(), 0.0
-        for batch in iterate_batches(torch.arange(len(train)), config.batch_size, shuffle=True, generator=shuffle):
-            loss = torch.nn.functional.cross_entropy(model(to_float(train.images[batch]).to(device)), train.labels[batch].to(device))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(batch)
-        seconds += time.perf_counter() - began
-        history["train_loss"].append(total / len(train))
-        history["val_accuracy"].append(classifier_accuracy(model, val))
-    weights = compact_state(model.eval().state_dict())
-    model.load_state_dict(weights)
-    save_checkpoint(path, key_config, {"model": weights, "history": history, "train_seconds": seconds})
-    return TrainedClassifier(model, history, seconds, False, path)
+
+    def train_model() -> tuple[dict[str, list[float]], float]:
+        model.to(device)
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+        shuffle = torch.Generator().manual_seed(config.seed)
+        history: dict[str, list[float]] = {"train_loss": [], "val_accuracy": []}
+        seconds = 0.0
+        for _ in tqdm(range(config.epochs), desc=name, disable=not progress):
+            model.train()
+            began, total = time.perf_counter(), 0.0
+            for batch in iterate_batches(torch.arange(len(train)), config.batch_size, shuffle=True, generator=shuffle):
+                loss = torch.nn.functional.cross_entropy(model(to_float(train.images[batch]).to(device)), train.labels[batch].to(device))
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += loss.item() * len(batch)
+            seconds += time.perf_counter() - began
+            history["train_loss"].append(total / len(train))
+            history["val_accuracy"].append(classifier_accuracy(model, val))
+        return history, seconds
+
+    history, seconds, from_cache = load_or_train(path, key_config, model, train_model, retrain)
+    return TrainedClassifier(model.to(device).eval(), history, seconds, from_cache, path)
 
 
 @torch.no_grad()
