@@ -274,3 +274,38 @@ def test_deferred_fit_with_retrain_recomputes_its_evaluations(tmp_path):
     fresh = train_module.DeferredFit(SPEC, TrainConfig(epochs=1), toy_images(), name="r", checkpoint_dir=tmp_path,
                                      progress=False, retrain=True)
     assert fresh.cached("n", lambda trained: 2) == 2
+
+
+def test_a_longer_run_continues_a_shorter_one_exactly(tmp_path, capsys):
+    data, val = toy_images(), toy_images(64, seed=1)
+    straight = fit(SPEC, TrainConfig(epochs=3, batch_size=64), data, val, name="toy", checkpoint_dir=tmp_path / "a", progress=False)
+    shorter = fit(SPEC, TrainConfig(epochs=2, batch_size=64), data, val, name="toy", checkpoint_dir=tmp_path / "b",
+                  progress=False, keep_state=True)
+    assert shorter.path.with_suffix(".state.pt").is_file()
+    longer = fit(SPEC, TrainConfig(epochs=3, batch_size=64), data, val, name="toy", checkpoint_dir=tmp_path / "b",
+                 progress=False, continue_from=shorter)
+    assert longer.path.name == straight.path.name  # the same checkpoint key as training 3 epochs at once
+    assert torch.equal(weights(longer.model), weights(straight.model))
+    assert longer.history == straight.history
+    assert 0 < longer.train_seconds < straight.train_seconds  # only the third epoch is counted
+    assert "No saved training state" not in capsys.readouterr().out
+
+
+def test_continuing_without_a_saved_state_trains_every_epoch(tmp_path, capsys):
+    data = toy_images()
+    shorter = fit(SPEC, TrainConfig(epochs=1, batch_size=64), data, name="toy", checkpoint_dir=tmp_path, progress=False)
+    assert not shorter.path.with_suffix(".state.pt").exists()  # kept only on request
+    longer = fit(SPEC, TrainConfig(epochs=2, batch_size=64), data, name="toy", checkpoint_dir=tmp_path, progress=False,
+                 continue_from=shorter)
+    assert len(longer.history["train_loss"]) == 2
+    assert f"No saved training state of {shorter.path.name}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("changes", [{"epochs": 1}, {"epochs": 2, "seed": 1}])
+def test_continue_from_must_be_a_shorter_run_of_the_same_config(tmp_path, changes):
+    data = toy_images()
+    shorter = fit(SPEC, TrainConfig(epochs=1, batch_size=64), data, name="toy", checkpoint_dir=tmp_path, progress=False,
+                  keep_state=True)
+    with pytest.raises(ValueError, match="continue_from must be a run of the same model and config"):
+        fit(SPEC, TrainConfig(batch_size=64, **changes), data, name="toy", checkpoint_dir=tmp_path, progress=False,
+            continue_from=shorter)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -188,18 +188,27 @@ def run_config(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: I
 
 def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTensors | None = None, *,
         name: str, checkpoint_dir: str | Path = "checkpoints", retrain: bool = False,
-        device: str | torch.device | None = None, progress: bool = True, monitor: Monitor | None = None) -> TrainedModel:
+        device: str | torch.device | None = None, progress: bool = True, monitor: Monitor | None = None,
+        keep_state: bool = False, continue_from: TrainedModel | None = None) -> TrainedModel:
     """Train `spec` on `train` (uint8 images) with `config`, or load the checkpoint trained with the same config.
 
     Saves `<checkpoint_dir>/<name>-<key>.pt` atomically when done, and a `.partial.pt` after every epoch, so an
     interrupted run resumes from its last finished epoch. retrain=True ignores both and trains from scratch.
     monitor: evaluated after every epoch (in eval mode), its numbers stored in the history.
-    Raises FloatingPointError naming the epoch and step if the loss stops being finite.
+    keep_state: keep the finished run's full training state (weights, optimiser, random generators) as
+    `<name>-<key>.state.pt` (not committed), so that a longer run can continue it.
+    continue_from: a shorter run of the same model, data, monitor and config but fewer epochs, trained with
+    keep_state: this run starts from its saved state and trains only the remaining epochs, reaching exactly the
+    weights and history of training all epochs at once; its train_seconds count those epochs only. Without the
+    saved state (e.g. the shorter run was loaded from a committed checkpoint) it trains all epochs.
+    Raises FloatingPointError naming the epoch and step if the loss stops being finite, and ValueError if
+    continue_from is not a shorter run of the same configuration.
     """
     device = pick_device(device)
     key_config = run_config(spec, config, train, val, monitor)
     path = checkpoint_path(checkpoint_dir, name, key_config)
     partial_path = path.with_suffix(".partial.pt")
+    start = None if continue_from is None else continuation_state(continue_from, spec, config, train, val, monitor)
     seed_everything(config.seed)
     model = build_model(spec)
     if config.gaussian_log_scale is None:
@@ -207,16 +216,32 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
 
     history, seconds, from_cache = load_or_train(
         path, key_config, model, lambda: _train_vae(model, config, train, val, name, key_config, partial_path, device,
-                                                    progress, monitor, retrain), retrain)
+                                                    progress, monitor, retrain, start), retrain)
+    if keep_state and not from_cache and partial_path.is_file():
+        partial_path.replace(path.with_suffix(".state.pt"))
     partial_path.unlink(missing_ok=True)
     return TrainedModel(model.to(device).eval(), spec, config, history, seconds, from_cache, path)
 
 
+def continuation_state(shorter: TrainedModel, spec: ModelSpec, config: TrainConfig, train: ImageTensors,
+                       val: ImageTensors | None, monitor: Monitor | None) -> dict | None:
+    """The saved training state (`fit(keep_state=True)`) of `shorter`, a run that `config` continues: same model,
+    data, monitor and settings, fewer epochs. None when no state was saved; ValueError when it is not such a run."""
+    if spec != shorter.spec or replace(shorter.config, epochs=config.epochs) != config or shorter.config.epochs >= config.epochs:
+        raise ValueError(f"continue_from must be a run of the same model and config with fewer epochs than {config.epochs}; "
+                         f"got {shorter.spec} trained {shorter.config}")
+    state = load_checkpoint(shorter.path.with_suffix(".state.pt"), run_config(spec, shorter.config, train, val, monitor))
+    if state is None:
+        print(f"No saved training state of {shorter.path.name} (train it with keep_state=True to continue it); "
+              f"training all {config.epochs} epochs.")
+    return state
+
+
 def _train_vae(model: Autoencoder, config: TrainConfig, train: ImageTensors, val: ImageTensors | None,
                name: str, key_config: dict, partial_path: Path, device: torch.device, progress: bool,
-               monitor: Monitor | None, retrain: bool) -> tuple[dict[str, list[float]], float]:
-    """`fit`'s training loop: trains `model` in place (resuming from `partial_path` unless retrain) and returns
-    (history, seconds)."""
+               monitor: Monitor | None, retrain: bool, start: dict | None = None) -> tuple[dict[str, list[float]], float]:
+    """`fit`'s training loop: trains `model` in place (resuming from `partial_path` unless retrain, else from `start`,
+    a shorter run's saved state, counting only the seconds spent here) and returns (history, seconds)."""
     model.to(device)
     channels_last = prefers_channels_last(model, device)
     if channels_last:
@@ -226,6 +251,8 @@ def _train_vae(model: Autoencoder, config: TrainConfig, train: ImageTensors, val
     history: dict[str, list[float]] = {}
     seconds, start_epoch = 0.0, 0
     resumed = None if retrain else load_checkpoint(partial_path, key_config)
+    if resumed is None and start is not None:
+        resumed = {**start, "train_seconds": 0.0}
     if resumed is not None:
         model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
