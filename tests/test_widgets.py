@@ -33,16 +33,16 @@ def test_bad_explorer_arguments():
         LatentExplorer(decoder, torch.zeros(2), dims=[5], limits=[(-1, 1)])
 
 
-@pytest.mark.parametrize("prefix, dims", [("01_mnist_conv_z2", [0, 1]), ("02_s1_conv_z2", [0, 1]),
-                                          ("02_s1_conv_z20", [0, 5, 12])])
+@pytest.mark.parametrize("prefix, dims", [("01_mnist_conv_z2-", [0, 1]), ("02_s1_conv_z2-490d45b2a4742248", [0, 1]),
+                                          ("02_s1_conv_z20-56f51b0bbb11a094", [0, 5, 12])])  # 02's 10-epoch runs, by key
 def test_the_notebooks_explorers_redraw_from_their_committed_decoders(prefix, dims):
     """The explorers of notebooks 01 and 02, headless: the committed decoder behind the sliders redraws the image."""
     from pathlib import Path
 
     from vae_utils.train import load_trained
 
-    paths = list((Path(__file__).resolve().parents[1] / "checkpoints").glob(f"{prefix}-*.pt"))
-    assert len(paths) == 1, f"expected one committed checkpoint {prefix}-*.pt, found {paths}"
+    paths = list((Path(__file__).resolve().parents[1] / "checkpoints").glob(f"{prefix}*.pt"))
+    assert len(paths) == 1, f"expected one committed checkpoint {prefix}*.pt, found {paths}"
     model = load_trained(paths[0], device="cpu")
     explorer = LatentExplorer(lambda z: torch.sigmoid(model.decode(z)), torch.zeros(model.latent_dim), dims=dims,
                               limits=[(-3, 3)] * len(dims))
