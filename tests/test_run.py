@@ -160,7 +160,9 @@ def interrupt_runner(tmp_path: Path, cells: list[str], ready) -> subprocess.Comp
     script = (f"import sys; from pathlib import Path; from vae_utils import run; "
               f"run.NOTEBOOK_DIR = Path({str(tmp_path / 'notebooks')!r}); "
               f"sys.exit(run.main(['98', '-o', {str(tmp_path / 'out')!r}]))")
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a child of a background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not ready(tmp_path) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.1)

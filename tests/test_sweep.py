@@ -98,7 +98,9 @@ def test_sweep_on_a_dask_local_cluster(toy, tmp_path):
 def test_ctrl_c_keeps_finished_runs(toy, tmp_path):
     out = tmp_path / "out"
     script = f"import sys; from vae_utils import run; sys.exit(run.main({sweep_args(toy, out, '--sweep', 'pause=0,60', '-j', '1')!r}))"
-    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a child of a background job inherits SIGINT ignored, and Python then installs no KeyboardInterrupt handler
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (out / "pause=0" / "results" / "98_toy.json").is_file() and time.monotonic() < deadline:
         time.sleep(0.2)
