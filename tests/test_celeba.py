@@ -133,3 +133,13 @@ def test_the_shared_subset_when_present(tmp_path):
     train, val, test = data.celeba_splits(faces)
     assert not set(train.labels.tolist()) & (set(val.labels.tolist()) | set(test.labels.tolist()))
     assert len(train) + len(val) + len(test) == 10_000
+
+
+def test_a_truncated_jpeg_is_named_with_how_to_restore_it(tmp_path):
+    folder = write_celeba(tmp_path)
+    jpeg = folder / "img_align_celeba" / "000007.jpg"
+    jpeg.write_bytes(jpeg.read_bytes()[:300])
+    with pytest.raises(data.DamagedDataError) as error:
+        data.load_celeba(8, tmp_path, cache_dir=tmp_path / "cache")
+    message = str(error.value)
+    assert str(jpeg) in message and "truncated" in message and "img_align_celeba.zip" in message

@@ -102,3 +102,62 @@ def test_greyscale_is_the_bt601_luma():
     assert grey.description == {"dataset": "toy", "greyscale": "bt601"}
     with pytest.raises(ValueError, match="colour images"):
         data.to_greyscale(grey)
+
+
+def write_cifar_batches(root, batch_bytes: dict[str, bytes] | None = None):
+    """A cifar-10-batches-py folder of tiny batches (4 images each); batch_bytes replaces named files' contents."""
+    import pickle
+
+    import numpy as np
+
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {"batch_label": name, "labels": [0, 1, 2, 3], "data": np.arange(4 * 3072, dtype=np.uint8).reshape(4, 3072),
+                 "filenames": [f"{i}.png" for i in range(4)]}
+        (folder / name).write_bytes((batch_bytes or {}).get(name) or pickle.dumps(batch, protocol=2))
+    return folder
+
+
+class RunsACommand:
+    """What a hostile batch pickles: loading it calls os.system."""
+
+    def __init__(self, command: str):
+        self.command = command
+
+    def __reduce__(self):
+        import os
+        return os.system, (self.command,)
+
+
+def test_a_hostile_cifar_batch_is_refused_and_runs_nothing(tmp_path):
+    import pickle
+
+    marker = tmp_path / "the command ran"
+    hostile = pickle.dumps({"data": RunsACommand(f"touch '{marker}'"), "labels": [0]}, protocol=2)
+    folder = write_cifar_batches(tmp_path, {"test_batch": hostile})
+    assert len(data.load_cifar10("train", tmp_path)) == 20  # well-formed batches still load
+    with pytest.raises(data.DamagedDataError) as error:
+        data.load_cifar10("test", tmp_path)
+    assert not marker.exists()
+    message = str(error.value)
+    assert str(folder / "test_batch") in message and "posix.system" in message and "cifar-10-python.tar.gz" in message
+
+
+def test_a_truncated_cifar_batch_names_the_file_and_how_to_restore_it(tmp_path):
+    folder = write_cifar_batches(tmp_path)
+    whole = (folder / "data_batch_3").read_bytes()
+    (folder / "data_batch_3").write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(data.DamagedDataError, match="data_batch_3 is not a readable CIFAR-10 batch: .*truncated.*"
+                                                    "cifar-10-python.tar.gz"):
+        data.load_cifar10("train", tmp_path)
+    (folder / "data_batch_3").write_bytes(b"<html>quota exceeded</html>")
+    with pytest.raises(data.DamagedDataError, match="data_batch_3 is not a readable CIFAR-10 batch"):
+        data.load_cifar10("train", tmp_path)
+
+
+def test_a_mistyped_data_root_is_reported_not_created(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(data.DatasetNotFoundError, match="does not exist; nothing was created"):
+        data.load_mnist("test", "5")  # `-p data_dir 5`
+    assert list(tmp_path.iterdir()) == []

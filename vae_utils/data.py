@@ -23,6 +23,25 @@ class DatasetNotFoundError(FileNotFoundError):
     """A dataset is not under the data root and could not be downloaded."""
 
 
+class DamagedDataError(ValueError):
+    """A dataset file is there but cannot be read as what it should be (truncated, damaged, or not a data file)."""
+
+
+class _CifarBatchUnpickler(pickle.Unpickler):
+    """Reads a CIFAR-10 python batch without running code: the only objects a pickle may build are what the batches
+    hold (dicts, lists, strings, bytes, numbers and numpy arrays); any other global (os.system, eval, ...) is refused."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"),
+               ("_codecs", "encode")}  # how protocol 2 stores bytes when Python 3 writes it (a re-saved batch)
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"it asks for {module}.{name}, which a CIFAR-10 batch never contains "
+                                         "(a file that would run code when loaded)")
+        return super().find_class(module, name)
+
+
 @dataclass
 class ImageTensors:
     """A whole dataset held in memory.
@@ -74,20 +93,24 @@ def _missing(dataset: str, folder: Path, layout: str, how: str, cause: Exception
         f"Expected layout: {layout}\n"
         f"How to get it: {how}\n"
         "Set the data root with the `data_dir` argument / notebook parameter or the VAE_DATA_DIR environment variable."
-        + (f"\n(Download attempt failed: {type(cause).__name__}: {cause})" if cause else "")
+        + (f"\n({type(cause).__name__}: {cause})" if cause else "")
     )
 
 
-def load_mnist(split: str = "train", data_dir: str | os.PathLike | None = None, download: bool = True) -> ImageTensors:
-    """MNIST through torchvision (`<root>/MNIST/raw/*-ubyte`), 60,000 train or 10,000 test images, (N, 1, 28, 28)."""
+def load_mnist(split: str = "train", data_dir: str | os.PathLike | None = None, download: bool | None = None) -> ImageTensors:
+    """MNIST through torchvision (`<root>/MNIST/raw/*-ubyte`), 60,000 train or 10,000 test images, (N, 1, 28, 28).
+
+    download: True fetches missing files (creating the folders); False never does; None (the default) downloads only
+    into a data root that exists, so a mistyped `data_dir` is reported instead of created."""
     _check_split(split)
     root = resolve_data_root(data_dir)
     train = split == "train"
     try:
         dataset = torchvision.datasets.MNIST(root=str(root), train=train, download=False)
     except RuntimeError as not_found:
-        if not download:
-            raise _missing_mnist(root) from not_found
+        if download is False or (download is None and not root.is_dir()):
+            cause = None if root.is_dir() else FileNotFoundError(f"the data root {root} does not exist; nothing was created")
+            raise _missing_mnist(root, cause) from not_found
         try:
             dataset = torchvision.datasets.MNIST(root=str(root), train=train, download=True)
         except Exception as failed:  # no network, a read-only root, a broken mirror: one clear message
@@ -127,16 +150,38 @@ def load_cifar10(split: str = "train", data_dir: str | os.PathLike | None = None
         )
     images, labels = [], []
     for name in names:
-        with open(folder / name, "rb") as f:
-            batch = pickle.load(f, encoding="latin1")
-        images.append(np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32))
-        labels.extend(batch["labels"])
+        batch_images, batch_labels = _read_cifar_batch(folder / name)
+        images.append(batch_images)
+        labels.extend(batch_labels)
     data = ImageTensors(torch.from_numpy(np.concatenate(images)), torch.tensor(labels, dtype=torch.long),
                         {"dataset": "cifar10", "split": split, "size": len(labels)})
     if exact_only:
         exact = _cifar_exact_indices(folder, split, len(data))
         data = ImageTensors(data.images[exact], data.labels[exact], {**data.description, "exact_only": True, "size": len(exact)})
     return data
+
+
+CIFAR10_RESTORE = ("download and untar https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz again and replace "
+                   "the folder's files, or point VAE_DATA_DIR at an intact copy")
+
+
+def _read_cifar_batch(path: Path) -> tuple[np.ndarray, list[int]]:
+    """(images (N, 3, 32, 32) uint8, labels) of one CIFAR-10 python batch, read with `_CifarBatchUnpickler`.
+    A truncated, damaged or hostile file raises DamagedDataError naming it, what is wrong and how to restore it."""
+    try:
+        with open(path, "rb") as f:
+            batch = _CifarBatchUnpickler(f, encoding="latin1").load()
+        data, labels = batch["data"], [int(label) for label in batch["labels"]]
+        images = np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32)
+        if len(images) != len(labels) or np.asarray(data).size != len(labels) * 3 * 32 * 32:
+            raise ValueError(f"{np.asarray(data).size:,} pixel values for {len(labels):,} labels")
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+        what = str(error) or type(error).__name__
+        if isinstance(error, EOFError):
+            what = "the file ends early (truncated)"
+        raise DamagedDataError(f"{path} is not a readable CIFAR-10 batch: {what}. Size on disk: {path.stat().st_size:,} "
+                               f"bytes (a complete batch is about 31,000,000). To restore it, {CIFAR10_RESTORE}.") from error
+    return images, labels
 
 
 def _cifar_exact_indices(folder: Path, split: str, count: int) -> torch.Tensor:
@@ -337,14 +382,21 @@ def _read_celeba_tables(folder: Path) -> tuple[list[str], tuple[str, ...], torch
 def _decode_face(path: Path, size: int, crop_fraction: float) -> torch.Tensor:
     """One aligned face (3, size, size) uint8: decode, centre crop a square of crop_fraction x its width, resize
     (PIL's bilinear filter, which widens its support when shrinking: antialiased)."""
-    from PIL import Image
+    from PIL import Image, UnidentifiedImageError
 
-    with Image.open(path) as image:
-        image = image.convert("RGB")
-        width, height = image.size
-        side = round(crop_fraction * width)
-        left, top = (width - side) // 2, (height - side) // 2
-        face = image.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
+    try:
+        with Image.open(path) as image:
+            image = image.convert("RGB")
+            width, height = image.size
+            side = round(crop_fraction * width)
+            left, top = (width - side) // 2, (height - side) // 2
+            face = image.crop((left, top, left + side, top + side)).resize((size, size), Image.BILINEAR)
+    except (UnidentifiedImageError, OSError, ValueError) as error:  # PIL: "image file is truncated", "cannot identify"
+        if isinstance(error, OSError) and not isinstance(error, UnidentifiedImageError) and error.errno is not None:
+            raise  # a real I/O error (permissions, a vanished disk) already names the file
+        raise DamagedDataError(f"{path} is not a readable image: {error} ({path.stat().st_size:,} bytes on disk). "
+                               f"To restore it, unpack {path.name} again from Img/img_align_celeba.zip "
+                               f"(https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html) into {path.parent}.") from error
     return torch.from_numpy(np.asarray(face).copy()).permute(2, 0, 1).contiguous()
 
 
