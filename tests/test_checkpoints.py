@@ -100,3 +100,41 @@ def test_load_or_train_trains_once_then_loads_the_rounded_weights(tmp_path):
     load_or_train(tmp_path / "m2.pt", {"a": 2}, again, train)  # another config: trains
     load_or_train(tmp_path / "m.pt", {"a": 1}, again, train, retrain=True)
     assert len(calls) == 3
+
+
+def test_a_full_disk_is_an_os_error_naming_the_file(tmp_path, monkeypatch):
+    """torch.save onto a full disk raised `RuntimeError: [enforce fail at inline_container.cc] unexpected pos`."""
+    import errno
+    import io
+    import os
+
+    class FullDisk(io.RawIOBase):
+        def __init__(self, handle):
+            self.handle, self.written = handle, 0
+
+        def writable(self):
+            return True
+
+        def write(self, chunk):
+            self.written += len(chunk)
+            if self.written > 1000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return len(chunk)
+
+        def close(self):
+            os.close(self.handle)
+            super().close()
+
+    monkeypatch.setattr(checkpoints.os, "fdopen", lambda handle, mode: io.BufferedWriter(FullDisk(handle)))
+    path = tmp_path / "model.pt"
+    with pytest.raises(OSError) as error:
+        checkpoints.save_checkpoint(path, {"a": 1}, {"w": torch.zeros(10_000)})
+    assert error.value.errno == errno.ENOSPC and str(path) in str(error.value) and "No space left" in str(error.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_set_aside_warnings_have_their_own_class(tmp_path):
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"not a checkpoint")
+    with pytest.warns(checkpoints.CacheSetAsideWarning, match="model.pt is unreadable"):
+        assert checkpoints.load_checkpoint(path, {"a": 1}) is None

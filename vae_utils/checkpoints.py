@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -28,17 +29,25 @@ def checkpoint_path(directory: str | os.PathLike, name: str, config: dict, suffi
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Any], None]) -> None:
-    """Call write(file) on a temporary file beside `path`, then rename it over `path`: an interrupted write never
-    leaves a half-written file behind."""
+    """Call write(file) on an in-memory file, then write its bytes to a temporary file beside `path` and rename it
+    over `path`: an interrupted write never leaves a half-written file behind. An OS error (a full disk, a read-only
+    folder) is raised as an OSError naming `path` and its cause: torch.save writing to disk itself would hide
+    'No space left on device' behind an 'unexpected pos' RuntimeError."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
+    buffer = io.BytesIO()
+    write(buffer)
+    temporary = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         with os.fdopen(handle, "wb") as f:
-            write(f)
+            f.write(buffer.getbuffer())
         os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+    except BaseException as error:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None:
+            raise OSError(error.errno, error.strerror or str(error), str(path)) from error
         raise
 
 
@@ -53,6 +62,11 @@ def compact_state(state_dict: dict) -> dict:
     return {k: v.half() if torch.is_floating_point(v) else v for k, v in state_dict.items()}
 
 
+class CacheSetAsideWarning(UserWarning):
+    """A cache file (checkpoint, cached evaluation) was unreadable and moved aside; the runner repeats these on the
+    console, since in a notebook they show only inside the executed notebook."""
+
+
 def set_aside(path: str | os.PathLike, error: BaseException) -> Path:
     """Move an unreadable cache file to `<path>.corrupt` (replacing an older one) and warn naming both; returns
     the new path. Used so that a truncated or damaged file costs a retraining, never a crash."""
@@ -60,7 +74,7 @@ def set_aside(path: str | os.PathLike, error: BaseException) -> Path:
     aside = path.with_name(path.name + ".corrupt")
     os.replace(path, aside)
     warnings.warn(f"{path} is unreadable ({type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}); "
-                  f"moved it to {aside.name} and computing it anew.", stacklevel=3)
+                  f"moved it to {aside.name} and computing it anew.", CacheSetAsideWarning, stacklevel=3)
     return aside
 
 
