@@ -98,7 +98,7 @@ def test_failing_in_place_run_keeps_the_committed_notebook(tmp_path, monkeypatch
 
 def test_successful_in_place_run_replaces_the_notebook_and_times_it(tmp_path, monkeypatch, capfd):
     committed = make_repo(tmp_path, monkeypatch, REPORT, "print('ran')")
-    assert run.main(["98"]) == 0
+    assert run.main(["98", "--record-timings"]) == 0
     assert "ran" in committed.read_text()
     terminal = capfd.readouterr()
     assert "without encryption" not in terminal.err + terminal.out  # the kernel's log goes to a file instead
@@ -214,3 +214,128 @@ def test_dead_kernel_tracebacks_after_ctrl_c_are_dropped_from_the_log():
                                              None, (type(error), error, None))
     keep = run.DropDeadKernelTraceback().filter
     assert not keep(record(DeadKernelError("Kernel died"))) and keep(record(RuntimeError("other")))
+
+
+WRITE_ARTIFACTS = '''import pathlib
+figures = pathlib.Path(artifacts_dir, "figures", "98_toy")
+figures.mkdir(parents=True, exist_ok=True)
+(figures / "curve.png").write_text(f"drawn with rate {rate}")
+(figures / "new.png").write_text("a figure the old run did not have")
+pathlib.Path(artifacts_dir, "results").mkdir(exist_ok=True)
+pathlib.Path(artifacts_dir, "results", "98_toy.json").write_text(f"{{\\"rate\\": {rate}}}")'''
+
+
+def test_a_failed_run_leaves_results_and_figures_as_they_were(tmp_path, monkeypatch, capsys):
+    """`-p seeds 1` of notebook 01 failed late but had already overwritten a committed figure."""
+    monkeypatch.delenv("VAE_ARTIFACTS_DIR", raising=False)
+    make_repo(tmp_path, monkeypatch, WRITE_ARTIFACTS, "raise ValueError('late failure')")
+    (tmp_path / "figures" / "98_toy").mkdir(parents=True)
+    (tmp_path / "figures" / "98_toy" / "curve.png").write_text("committed curve")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "98_toy.json").write_text('{"rate": 0.5}')
+    assert run.main(["98", "-p", "rate", "0.7"]) == 1  # in place
+    assert (tmp_path / "figures" / "98_toy" / "curve.png").read_text() == "committed curve"
+    assert not (tmp_path / "figures" / "98_toy" / "new.png").exists()
+    assert (tmp_path / "results" / "98_toy.json").read_text() == '{"rate": 0.5}'
+    assert "so were its results/ and figures/" in capsys.readouterr().err
+    out = tmp_path / "out"  # elsewhere, where nothing was before: nothing is left
+    assert run.main(["98", "--profile", "smoke", "-o", str(out)]) == 1
+    assert not (out / "figures" / "98_toy").exists() and not (out / "results" / "98_toy.json").exists()
+    assert "no notebook was written to" in capsys.readouterr().err  # not "left as it was": there was none
+
+
+def test_out_of_range_parameters_fail_before_anything_runs(tmp_path, monkeypatch):
+    make_repo(tmp_path, monkeypatch, "raise RuntimeError('must not run')")
+    with pytest.raises(SystemExit, match="'epochs' of 98_toy must be at least 1.*got -3"):
+        run.main(["98", "-p", "epochs", "-3", "-o", str(tmp_path / "out")])
+    monkeypatch.setattr(run, "NOTEBOOK_DIR", run.REPO_ROOT / "notebooks")
+    with pytest.raises(SystemExit, match="'seeds' of 01_autoencoder_basics must be at least 2.*got 1"):
+        run.main(["01", "-p", "seeds", "1", "-o", str(tmp_path / "out")])
+    with pytest.raises(SystemExit, match="'portion' of 07_synthetic_augmentation must be between 0 and 1"):
+        run.main(["07", "-p", "portion", "1.5", "-o", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()
+
+
+def test_declared_ranges_name_real_notebooks_and_parameters():
+    from vae_utils.config import PARAMETER_RANGES
+    for notebook, ranges in PARAMETER_RANGES.items():
+        assert set(ranges) <= set(run.notebook_parameters(notebook)), notebook
+
+
+@pytest.mark.parametrize("make_output, cause", [
+    (lambda root: (root / "a_file").write_text("") or root / "a_file", "it is a file, not a folder"),
+    (lambda root: (root / "a_file").write_text("") or root / "a_file" / "out", "a part of that path is a file"),
+])
+def test_an_unusable_output_folder_is_one_line(tmp_path, monkeypatch, make_output, cause):
+    make_repo(tmp_path, monkeypatch, REPORT)
+    output = make_output(tmp_path)
+    with pytest.raises(SystemExit, match=f"error: cannot write the executed notebooks into {output}: {cause}"):
+        run.main(["98", "--profile", "smoke", "-o", str(output)])
+
+
+def test_a_read_only_output_folder_is_one_line(tmp_path, monkeypatch):
+    import errno
+    make_repo(tmp_path, monkeypatch, REPORT)
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(run.tempfile, "TemporaryFile", read_only)
+    with pytest.raises(SystemExit, match="cannot write the executed notebooks into .*out: Read-only file system"):
+        run.main(["98", "--profile", "smoke", "-o", str(tmp_path / "out")])
+
+
+def test_a_missing_notebook_folder_is_named(tmp_path):
+    with pytest.raises(SystemExit, match=f"no notebooks named NN_.*ipynb in {tmp_path / 'nowhere'} \\(no such folder\\)"):
+        run.main(["01", "--notebook-dir", str(tmp_path / "nowhere")])
+
+
+def test_a_successful_run_clears_its_stale_failure_and_repeats_cache_warnings(tmp_path, monkeypatch, capsys):
+    damaged = '''import pathlib
+from vae_utils import checkpoints
+pathlib.Path(artifacts_dir, "model.pt").write_bytes(b"truncated")
+assert checkpoints.load_checkpoint(pathlib.Path(artifacts_dir, "model.pt"), {}) is None
+assert rate != 0.25, "failing on purpose"'''
+    make_repo(tmp_path, monkeypatch, damaged)
+    out = tmp_path / "out"
+    assert run.main(["98", "--profile", "smoke", "-o", str(out), "-p", "rate", "0.25"]) == 1
+    assert (out / "failed" / "98_toy.ipynb").is_file()
+    assert "warning: 98_toy: " in capsys.readouterr().err  # also when the run fails
+    assert run.main(["98", "--profile", "smoke", "-o", str(out)]) == 0
+    assert not (out / "failed").exists()
+    err = capsys.readouterr().err
+    assert f"warning: 98_toy: {out / 'model.pt'} is unreadable" in err and "model.pt.corrupt" in err
+
+
+def test_two_runs_into_one_folder_are_refused(tmp_path, monkeypatch):
+    make_repo(tmp_path, monkeypatch, REPORT)
+    out = tmp_path / "out"
+    out.mkdir()
+    with run.exclusive(out):  # another run holds the folder
+        with pytest.raises(SystemExit, match=f"another run is writing into {out}"):
+            run.main(["98", "--profile", "smoke", "-o", str(out)])
+    assert run.main(["98", "--profile", "smoke", "-o", str(out)]) == 0
+
+
+STOPWATCH = '''import random, time
+import ipywidgets
+from IPython.display import display
+started = time.perf_counter()
+display(ipywidgets.VBox([ipywidgets.FloatSlider(value=rate, description="rate"), ipywidgets.Label("a label")]))
+print(f"rate {rate}; This run took {random.randint(1, 10**6)} s")'''
+
+
+def test_a_rerun_with_unchanged_outputs_leaves_the_notebook_and_timings_alone(tmp_path, monkeypatch, capsys):
+    """`make run` changed no number yet left timestamps, widget ids, run times and the timings file modified."""
+    committed = make_repo(tmp_path, monkeypatch, STOPWATCH)
+    assert run.main(["98"]) == 0
+    first = committed.read_bytes()
+    assert b"widget-state" in first and b"This run took" in first
+    capsys.readouterr()
+    assert run.main(["98"]) == 0
+    assert committed.read_bytes() == first
+    assert "outputs unchanged" in capsys.readouterr().out
+    assert not (tmp_path / "benchmarks" / "notebook_timings.json").exists()  # timings went to the run log only
+    assert [json.loads(line)["unchanged"] for line in (tmp_path / "build" / "run_log.jsonl").read_text().splitlines()] == [False, True]
+    assert run.main(["98", "-p", "rate", "0.75"]) == 0  # a changed output does replace it
+    assert b"rate 0.75" in committed.read_bytes()

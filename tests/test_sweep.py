@@ -110,3 +110,33 @@ def test_ctrl_c_keeps_finished_runs(toy, tmp_path):
     assert process.returncode == 130, err
     assert "1 of 2 run(s) finished and kept" in err and "Traceback" not in err
     assert not (out / "pause=60" / "results" / "98_toy.json").exists()
+
+
+def run_in_child(arguments: list[str], timeout: float) -> subprocess.CompletedProcess:
+    """The runner in a child process, killed after `timeout` seconds (a hang fails the test instead of stalling it)."""
+    script = f"import sys; from vae_utils import run; sys.exit(run.main({arguments!r}))"
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout)
+
+
+def test_a_scheduler_without_workers_says_so_and_gives_up(toy, tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:
+        began = time.monotonic()
+        result = run_in_child(sweep_args(toy, tmp_path / "out", "--sweep", "seed=0,1", "--scheduler",
+                                         cluster.scheduler_address, "--scheduler-timeout", "3"), timeout=90)
+    assert result.returncode != 0 and time.monotonic() - began < 60
+    assert "waiting up to 3 s for a worker" in result.stdout and "2 run(s) queued" in result.stdout
+    assert "no worker joined the Dask scheduler" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_an_unreachable_scheduler_is_one_line(toy, tmp_path):
+    pytest.importorskip("dask.distributed")
+    import socket
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = run_in_child(sweep_args(toy, tmp_path / "out", "--sweep", "seed=0,1", "--scheduler", f"tcp://127.0.0.1:{port}",
+                                     "--scheduler-timeout", "2"), timeout=90)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    error, = [line for line in result.stderr.splitlines() if line.strip()]
+    assert error.startswith(f"error: no Dask scheduler answered at tcp://127.0.0.1:{port} within 2 s")

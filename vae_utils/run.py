@@ -10,8 +10,11 @@ checkpoint cache: the repository's checkpoints/ for the full profile wherever -o
 is committed), the output folder's checkpoints/ for the smoke profile; --checkpoint-dir overrides both.
 
 A notebook is executed into a temporary file and replaces its target only when it ran to the end; a failed or
-interrupted run leaves the old notebook untouched and keeps the failed one under build/failed/ (in place) or
-<output>/failed/. Ctrl-C stops the run with exit status 130 and one line per notebook saying what was saved.
+interrupted run leaves the old notebook, and its results/ and figures/, as they were and keeps the failed notebook
+under build/failed/ (in place) or <output>/failed/. Ctrl-C stops the run with exit status 130 and one line per
+notebook saying what was saved. A run whose outputs equal the old notebook's (but for timestamps, run times and
+widget ids) leaves the old file in place, so re-running a notebook does not dirty the checkout; every run's wall time
+goes to the ignored run log build/run_log.jsonl (and to benchmarks/notebook_timings.json with --record-timings).
 """
 from __future__ import annotations
 
@@ -21,10 +24,12 @@ import difflib
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -35,7 +40,7 @@ from nbclient.exceptions import DeadKernelError
 
 from . import sweep
 from .claims import ledger_markdown, load_claims
-from .config import PROFILES
+from .config import ARTIFACTS_VARIABLE, PROFILES, check_parameter_range
 from .results import notebook_table, record_timing, timing_table, update_readme
 from .train import saved_epochs
 
@@ -56,6 +61,10 @@ def available_notebooks() -> list[str]:
 def select_notebooks(requested: list[str]) -> list[str]:
     """Resolve names or number prefixes ('01') to notebook names; all when none are requested."""
     names = available_notebooks()
+    if not names:
+        where = "" if NOTEBOOK_DIR.is_dir() else " (no such folder)"
+        raise SystemExit(f"error: no notebooks named NN_*.ipynb in {NOTEBOOK_DIR}{where}; --notebook-dir names the "
+                         f"folder that holds the collection's notebooks")
     if not requested:
         return names
     chosen = []
@@ -154,6 +163,10 @@ def checked_parameters(names: list[str], overrides: list[tuple[str, str]], cwd: 
                 raise SystemExit(f"error: {name} has no parameter {key!r}.{hint} Its parameters: "
                                  f"{', '.join(k for k in declared if k not in RESERVED)}")
             value = coerce(key, text, declared[key], name)
+            try:
+                check_parameter_range(name, key, value)
+            except ValueError as error:
+                raise SystemExit(f"error: {error}") from None
             if key.endswith("_dir") and isinstance(value, str):
                 value = str((cwd / Path(value).expanduser()).resolve())
             values[key] = value
@@ -171,6 +184,8 @@ class Outcome:
     finished: list[Path] = field(default_factory=list)
     partial: list[Path] = field(default_factory=list)
     kept: Path | None = None  # the failed or interrupted executed notebook, kept for reading
+    unchanged: bool = False  # done, and its outputs equal the old notebook's: the old file was left in place
+    warnings: list[str] = field(default_factory=list)  # cache files set aside during the run (CacheSetAsideWarning)
 
     def saved(self) -> str:
         """One line: what this notebook saved and how to go on."""
@@ -223,39 +238,185 @@ def kernel_options(log: Path) -> dict:
     return {"kernel_manager_class": LoggedKernelManager}
 
 
-def run_notebook(name: str, output_dir: Path, parameters: dict, failed_dir: Path, outcome: Outcome,
-                 kernel_log: Path, kernel: str | None = None) -> None:
-    """Execute one notebook with papermill (cwd: notebooks/) into a temporary file, then move it over
-    `output_dir/<name>.ipynb` atomically. On failure or interrupt the target is left as it was and the executed
-    notebook goes to `failed_dir`; the exception propagates. The kernel's own log goes to `kernel_log`."""
-    workdir = Path(tempfile.mkdtemp(prefix=f".running-{name}-", dir=output_dir))
-    executed = workdir / f"{name}.ipynb"
-    began = time.perf_counter()
-    outcome.status = "running"
+def notebook_artifacts(artifacts_dir: Path, name: str) -> list[Path]:
+    """What a notebook writes besides itself: `results/<name>.json` and `figures/<name>/` under artifacts_dir."""
+    return [artifacts_dir / "results" / f"{name}.json", artifacts_dir / "figures" / name]
+
+
+def keep_copies(paths: list[Path], folder: Path) -> list[tuple[Path, Path | None]]:
+    """Copy each of `paths` that exists (a file or a folder) into `folder`: [(path, its copy, or None if absent)]."""
+    copies = []
+    for index, path in enumerate(paths):
+        copy = folder / f"{index}-{path.name}"
+        if path.is_dir():
+            shutil.copytree(path, copy)
+        elif path.is_file():
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, copy)
+        copies.append((path, copy if path.exists() else None))
+    return copies
+
+
+def put_back(copies: list[tuple[Path, Path | None]]) -> None:
+    """Undo what a failed run wrote: each path as `keep_copies` found it (removed where it did not exist)."""
+    for path, copy in copies:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+        if copy is not None:
+            os.replace(copy, path)
+
+
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+VOLATILE_TEXT = [re.compile(r"This run took [0-9][0-9,.]* (s|min)\b")]  # a notebook's own stopwatch in its output
+
+
+def comparable(notebook: dict) -> str:
+    """A notebook as JSON text without what changes from run to run when every output is the same: papermill's and
+    Jupyter's timestamps and durations (notebook and cell metadata but the parameters), cell ids (papermill gives its
+    injected cell a new one each run), the ids of widget models (named by their place instead) and run times printed
+    by the notebook (VOLATILE_TEXT)."""
+    notebook = json.loads(json.dumps(notebook))
+    papermill_metadata = notebook.get("metadata", {}).pop("papermill", {})
+    notebook["metadata"]["papermill_parameters"] = papermill_metadata.get("parameters")
+    roots = []
+    for cell in notebook.get("cells", []):
+        cell.pop("id", None)
+        for key in ("papermill", "execution"):
+            cell.get("metadata", {}).pop(key, None)
+        roots += [output["data"][WIDGET_VIEW].get("model_id") for output in cell.get("outputs", [])
+                  if WIDGET_VIEW in output.get("data", {})]
+    state = notebook.get("metadata", {}).get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    names: dict[str, str] = {}
+
+    def visit(model_id: str) -> None:
+        if model_id in names:
+            return
+        names[model_id] = f"widget-{len(names)}"
+        for child in re.findall(r"IPY_MODEL_(\w+)", json.dumps(state.get(model_id, {}).get("state", {}), sort_keys=True)):
+            visit(child)
+
+    for model_id in [*filter(None, roots), *sorted(state, key=lambda m: json.dumps(state[m], sort_keys=True))]:
+        visit(model_id)
+    text = json.dumps(notebook, sort_keys=True)
+    for model_id, name in names.items():
+        text = text.replace(model_id, name)
+    for pattern in VOLATILE_TEXT:
+        text = pattern.sub("(run time)", text)
+    return json.dumps(json.loads(text), sort_keys=True)  # the widget state's keys in the order of their new names
+
+
+def same_outputs(new: Path, old: Path) -> bool:
+    """Whether two executed notebooks differ only in what `comparable` leaves out (False if either is unreadable)."""
     try:
+        return comparable(json.loads(new.read_text())) == comparable(json.loads(old.read_text()))
+    except (OSError, ValueError):
+        return False
+
+
+def cache_warnings(executed: Path) -> list[str]:
+    """The CacheSetAsideWarning messages an executed notebook's cells printed (a damaged checkpoint or cached
+    evaluation moved aside and recomputed), which a batch run would otherwise show only inside the notebook."""
+    try:
+        cells = json.loads(executed.read_text()).get("cells", [])
+    except (OSError, ValueError):
+        return []
+    found = []
+    for cell in cells:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) if output.get("name") == "stderr" else ""
+            found += [line.split("CacheSetAsideWarning: ", 1)[1] for line in text.splitlines() if "CacheSetAsideWarning: " in line]
+    return found
+
+
+def run_notebook(name: str, output_dir: Path, parameters: dict, failed_dir: Path, outcome: Outcome,
+                 kernel_log: Path, kernel: str | None = None, artifacts_dir: Path | None = None) -> None:
+    """Execute one notebook with papermill (cwd: notebooks/) into a temporary file, then move it over
+    `output_dir/<name>.ipynb` atomically, unless its outputs equal those already there (see `comparable`): then the old
+    file stays. On failure or interrupt the target is left as it was, so are the notebook's results and figures
+    under `artifacts_dir` (copied aside before the run and put back), and the executed notebook goes to `failed_dir`;
+    the exception propagates. A success removes an older failed copy. The kernel's own log goes to `kernel_log`."""
+    workdir = Path(tempfile.mkdtemp(prefix=f".running-{name}-", dir=output_dir))
+    executed, target = workdir / f"{name}.ipynb", output_dir / f"{name}.ipynb"
+    began = time.perf_counter()
+    try:
+        before = keep_copies(notebook_artifacts(artifacts_dir, name), workdir / "before") if artifacts_dir else []
+        outcome.status = "running"
         papermill.execute_notebook(
             str(NOTEBOOK_DIR / f"{name}.ipynb"), str(executed), parameters=parameters, cwd=str(NOTEBOOK_DIR),
             kernel_name=kernel, progress_bar=False, log_output=False, **kernel_options(kernel_log))
-        os.replace(executed, output_dir / f"{name}.ipynb")
+        outcome.warnings = cache_warnings(executed)
+        outcome.unchanged = target.is_file() and same_outputs(executed, target)
+        if not outcome.unchanged:
+            os.replace(executed, target)
         outcome.status = "done"
     except BaseException:
+        if outcome.status == "running":
+            put_back(before)
         if executed.is_file():
+            outcome.warnings = cache_warnings(executed)
             failed_dir.mkdir(parents=True, exist_ok=True)
             outcome.kept = Path(shutil.move(str(executed), str(failed_dir / f"{name}.ipynb")))
         raise
     finally:
         outcome.seconds = time.perf_counter() - began
         shutil.rmtree(workdir, ignore_errors=True)
+    (failed_dir / f"{name}.ipynb").unlink(missing_ok=True)  # the failure it kept is history now
+    with suppress(OSError):
+        failed_dir.rmdir()  # only when empty
+
+
+@contextmanager
+def exclusive(folder: Path):
+    """Hold a lock on `folder` while the block runs: a second run into the same folder stops at once with a clear
+    error instead of interleaving its files with the first one's. (An advisory flock on the folder itself, released
+    when the process ends however it ends; where fcntl is missing, no lock.)"""
+    try:
+        import fcntl
+    except ImportError:
+        yield
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SystemExit(f"error: another run is writing into {folder}; wait for it to end, or choose another "
+                             f"folder with -o") from None
+        yield
+    finally:
+        os.close(handle)
+
+
+def writable_folder(folder: Path, what: str) -> Path:
+    """Create `folder` if needed and check that files can be written in it; SystemExit with one line naming the
+    folder and the cause (a file in the way, a read-only file system, no permission, a full disk) otherwise."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        cause = "it is a file, not a folder" if isinstance(error, FileExistsError) else \
+            "a part of that path is a file, not a folder" if isinstance(error, NotADirectoryError) else \
+            error.strerror or str(error)
+        raise SystemExit(f"error: cannot write {what} into {folder}: {cause}") from None
+    return folder
 
 
 def log_run(log: Path, outcome: Outcome, profile: str, parameters: dict) -> None:
-    """Append the run's wall time to the run log (build/run_log.jsonl, ignored by git), not to results/."""
-    log.parent.mkdir(parents=True, exist_ok=True)
+    """Append the run's wall time to the run log (build/run_log.jsonl, ignored by git), not to results/. A log that
+    cannot be written (a full disk) costs a warning line, not the run."""
     entry = {"notebook": outcome.name, "profile": profile, "status": outcome.status, "wall_seconds": round(outcome.seconds, 1),
-             "trained": len(outcome.finished), "parameters": parameters,
+             "trained": len(outcome.finished), "unchanged": outcome.unchanged, "parameters": parameters,
              "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    with log.open("a") as f:
-        f.write(json.dumps(entry, default=str) + "\n")
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("a") as f:
+            f.write(json.dumps(entry, default=str) + "\n")
+    except OSError as error:
+        print(f"warning: could not append to the run log {log}: {error.strerror or error}", file=sys.stderr)
 
 
 def resolve_data_root_variable(cwd: Path) -> None:
@@ -294,6 +455,12 @@ def main(argv: list[str] | None = None) -> int:
                           help="send each run to an existing Dask distributed scheduler (e.g. tcp://host:8786) instead; "
                                "needs pip install -e '.[cluster]'")
     sweeping.add_argument("--force", action="store_true", help="run again the runs whose results exist")
+    sweeping.add_argument("--scheduler-timeout", type=float, default=sweep.WORKER_TIMEOUT, metavar="SECONDS",
+                          help="with --scheduler: give up when no worker has joined within this time "
+                               f"(default: {sweep.WORKER_TIMEOUT:.0f})")
+    parser.add_argument("--record-timings", action="store_true",
+                        help=f"also store each in-place full run's wall time in {TIMINGS} (committed; feeds the README's "
+                             "timing table); without it timings go only to the ignored run log")
     args = parser.parse_args(argv)
     global NOTEBOOK_DIR
     if args.notebook_dir is not None:
@@ -314,8 +481,19 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint_dir = (cwd / args.checkpoint_dir).resolve() if args.checkpoint_dir else \
         root / "checkpoints" if args.profile == "full" else artifacts_dir / "checkpoints"
     failed_dir = root / "build" / "failed" if in_place else output_dir / "failed"
-    output_dir.mkdir(parents=True, exist_ok=True)
+    writable_folder(output_dir, "the executed notebooks")
+    # in place, the notebooks' default artifacts_dir is the repository root, unless $VAE_ARTIFACTS_DIR sends it elsewhere
+    written_to = Path(os.environ.get(ARTIFACTS_VARIABLE) or root) if in_place else artifacts_dir
+    with exclusive(output_dir):
+        return run_all(args, names, overrides, in_place, output_dir, artifacts_dir, written_to, checkpoint_dir,
+                       failed_dir, root)
 
+
+def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dict], in_place: bool, output_dir: Path,
+            artifacts_dir: Path, written_to: Path, checkpoint_dir: Path, failed_dir: Path, root: Path) -> int:
+    """main's loop over the chosen notebooks, once the output folder is known to be writable and is locked:
+    `artifacts_dir` is what the notebooks are told (unless in place), `written_to` where their results/ and figures/
+    land."""
     outcomes = [Outcome(name) for name in names]
     for index, (name, outcome) in enumerate(zip(names, outcomes), 1):
         parameters = {"profile": args.profile, **overrides[name]}
@@ -325,29 +503,42 @@ def main(argv: list[str] | None = None) -> int:
             parameters["checkpoint_dir"] = str(checkpoint_dir)
         print(f"[{index}/{len(names)}] {name} ({args.profile}) ...", flush=True)
         started, failure = time.time(), None
+        existed = (output_dir / f"{name}.ipynb").is_file()
         try:
-            run_notebook(name, output_dir, parameters, failed_dir, outcome, root / KERNEL_LOGS / f"{name}.log", args.kernel)
+            run_notebook(name, output_dir, parameters, failed_dir, outcome, root / KERNEL_LOGS / f"{name}.log",
+                         args.kernel, Path(parameters.get("artifacts_dir", written_to)))
         except KeyboardInterrupt:
             outcome.status = "interrupted"
         except papermill.PapermillExecutionError as error:
             outcome.status, failure = "failed", error
+        except OSError as error:  # the runner's own files: the executed notebook, the copies, a full disk
+            outcome.status, failure = "failed", error
         finally:
             outcome.finished, outcome.partial = written_since(checkpoint_dir, started)
             log_run(root / RUN_LOG, outcome, args.profile, parameters)
+        for warning in outcome.warnings:
+            print(f"warning: {name}: {warning}", file=sys.stderr)
         if outcome.status == "interrupted":
             print("\nInterrupted. What each notebook saved (run the same command again to resume from it):", file=sys.stderr)
             for each in outcomes:
                 print("  " + each.saved(), file=sys.stderr)
             return INTERRUPTED
         if failure is not None:
+            target = output_dir / f"{name}.ipynb"
+            left = f"{target} was left as it was" if existed else f"no notebook was written to {target}"
+            left += f", and so were its results/ and figures/ in {parameters.get('artifacts_dir', written_to)}"
+            if isinstance(failure, OSError):
+                where = f" ({failure.filename})" if failure.filename and str(failure.filename) not in str(failure) else ""
+                print(f"FAILED: {name}: {failure}{where}\n  {left}", file=sys.stderr)
+                return 1
             first_line = failure.source.strip().splitlines()[0] if failure.source.strip() else ""
             print(f"FAILED: {name}, cell [{failure.exec_count}] starting `{first_line}` ({failure.ename}: {failure.evalue})\n"
-                  f"  {output_dir / (name + '.ipynb')} was left as it was; the executed notebook with the traceback "
-                  f"is {outcome.kept}", file=sys.stderr)
+                  f"  {left}; the executed notebook with the traceback is {outcome.kept}", file=sys.stderr)
             return 1
         print(f"[{index}/{len(names)}] {name} done in {outcome.seconds:.0f} s -> {output_dir / (name + '.ipynb')}"
-              + (f" (trained {len(outcome.finished)} checkpoint(s))" if outcome.finished else ""), flush=True)
-        if in_place and not overrides[name]:
+              + (f" (trained {len(outcome.finished)} checkpoint(s))" if outcome.finished else "")
+              + (" (outputs unchanged: the file was left as it was)" if outcome.unchanged else ""), flush=True)
+        if in_place and not overrides[name] and args.record_timings:
             record_timing(root / TIMINGS, name, outcome.seconds, len(outcome.finished))
     if in_place:
         update_readme(root / "README.md", "notebooks", notebook_table(root))
@@ -366,12 +557,15 @@ def sweep_main(args: argparse.Namespace, names: list[str], cwd: Path, root: Path
     grid = sweep.parse_sweep(args.sweep)
     for point in sweep.combinations(grid):
         checked_parameters(names, [*args.parameter, *point.items()], cwd)
-    out = (cwd / (args.output_dir or root / "build" / "sweep" / names[0])).resolve()
+    if args.scheduler_timeout <= 0:
+        raise SystemExit(f"error: --scheduler-timeout must be positive, got {args.scheduler_timeout:g}")
+    out = writable_folder((cwd / (args.output_dir or root / "build" / "sweep" / names[0])).resolve(), "the sweep's runs")
     checkpoint_dir = str((cwd / args.checkpoint_dir).resolve()) if args.checkpoint_dir else \
         str(root / "checkpoints") if args.profile == "full" else None  # smoke: each run's own folder
     fixed = [(key, str((cwd / value).resolve()) if key.endswith("_dir") else value) for key, value in args.parameter]
-    return sweep.run_sweep(names[0], args.profile, grid, fixed, out, args.jobs, args.scheduler, args.force,
-                           checkpoint_dir, str(NOTEBOOK_DIR) if args.notebook_dir else None)
+    with exclusive(out):
+        return sweep.run_sweep(names[0], args.profile, grid, fixed, out, args.jobs, args.scheduler, args.force,
+                               checkpoint_dir, str(NOTEBOOK_DIR) if args.notebook_dir else None, args.scheduler_timeout)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from pathlib import Path
 from .stats import mean_std
 
 INTERRUPTED = 130
+WORKER_TIMEOUT = 120.0  # seconds a sweep waits for a Dask worker to join before giving up (--scheduler-timeout)
+CONNECT_TIMEOUT = 10.0  # seconds to reach the scheduler at all (at most WORKER_TIMEOUT)
 
 
 def parse_sweep(items: list[str]) -> dict[str, list[str]]:
@@ -183,11 +185,37 @@ def summarise(rows: list[dict], parameters: list[str], out: Path, max_columns: i
     return csv_path, md_path
 
 
+def dask_client(scheduler: str, queued: int, timeout: float):
+    """A dask.distributed Client of the scheduler at `scheduler` with at least one worker, waiting for one (and saying
+    so) at most `timeout` seconds; SystemExit with one line when the scheduler cannot be reached or no worker joins."""
+    from dask.distributed import Client  # the optional 'cluster' extra
+
+    connect = min(CONNECT_TIMEOUT, timeout)
+    try:
+        client = Client(scheduler, timeout=f"{connect}s")
+    except (OSError, TimeoutError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise SystemExit(f"error: no Dask scheduler answered at {scheduler} within {connect:g} s ({reason}); start one "
+                         f"(`dask scheduler`, plus `dask worker {scheduler}`) or check the address") from None
+    if not client.scheduler_info().get("workers"):
+        print(f"waiting up to {timeout:g} s for a worker to join {scheduler} ({queued} run(s) queued; "
+              f"--scheduler-timeout changes the wait)", flush=True)
+        try:
+            client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            client.close()
+            raise SystemExit(f"error: no worker joined the Dask scheduler at {scheduler} within {timeout:g} s; nothing "
+                             f"was run. Start workers with `dask worker {scheduler}` (each needs this repository "
+                             f"installed) and run the same command again") from None
+    return client
+
+
 def run_sweep(notebook: str, profile: str, grid: dict[str, list[str]], fixed: list[tuple[str, str]], out: Path,
               jobs: int, scheduler: str | None = None, force: bool = False, checkpoint_dir: str | None = None,
-              notebook_dir: str | None = None) -> int:
+              notebook_dir: str | None = None, scheduler_timeout: float = WORKER_TIMEOUT) -> int:
     """Run the cross product of `grid` for one notebook into `out/<run>/`, then write the summary. Returns the exit
-    status: 0 when every run succeeded, 1 when some failed (listed), 130 when interrupted (finished runs kept)."""
+    status: 0 when every run succeeded, 1 when some failed (listed), 130 when interrupted (finished runs kept).
+    With a scheduler, SystemExit when it cannot be reached or no worker joins within `scheduler_timeout` seconds."""
     out.mkdir(parents=True, exist_ok=True)
     points = combinations(grid)
     todo = [p for p in points if force or not results_path(out / run_name(p), notebook).is_file()]
@@ -213,13 +241,13 @@ def run_sweep(notebook: str, profile: str, grid: dict[str, list[str]], fixed: li
 
     pool = None if scheduler else ThreadPoolExecutor(max_workers=max(1, jobs))
     try:
-        if scheduler:
-            from dask.distributed import Client, as_completed  # the optional 'cluster' extra
-            with Client(scheduler) as client:
+        if scheduler and requests:
+            from dask.distributed import as_completed  # the optional 'cluster' extra
+            with dask_client(scheduler, len(requests), scheduler_timeout) as client:
                 futures = {client.submit(execute, r, pure=False): r for r in requests}
                 for future in as_completed(futures):
                     record(futures[future], future.result())
-        else:
+        elif not scheduler:
             futures = {pool.submit(execute, r, str(out / run_name(r.point))): r for r in requests}
             for future, request in futures.items():
                 record(request, future.result())
