@@ -163,3 +163,23 @@ def test_explorers_become_stills_with_a_note(site):
             page = Page(site / f"{path.stem}.html")
             assert "An interactive explorer: in JupyterLab" in page.text, f"{path.stem}: explorer note missing"
             assert "z[0] = " in page.text, f"{path.stem}: the explorer's saved slider positions are missing"
+
+
+def test_a_folder_of_the_users_own_files_is_not_overwritten(tmp_path, capsys):
+    from vae_utils.report import main
+    root = copy_of_repo(tmp_path, [REPO / "notebooks" / "04_posterior_collapse.ipynb"])
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "index.html").write_text("my own home page")
+    assert main(["--repo", str(root), "-o", str(mine)]) == 1
+    assert (mine / "index.html").read_text() == "my own home page"
+    assert "not a site built by vae_utils.report (index.html)" in capsys.readouterr().err
+    site = tmp_path / "site"
+    assert main(["--repo", str(root), "-o", str(site)]) == 0  # new folder
+    assert main(["--repo", str(root), "-o", str(site)]) == 0  # a previous site is rebuilt in place
+    assert sorted(p.name for p in site.iterdir()) == ["04_posterior_collapse.html", "index.html"]
+    assert main(["--repo", str(root), "-o", str(mine), "--force"]) == 0
+    assert "my own home page" not in (mine / "index.html").read_text()
+    (tmp_path / "a_file").write_text("")
+    assert main(["--repo", str(root), "-o", str(tmp_path / "a_file")]) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"error: cannot write the site into {tmp_path / 'a_file'}")

@@ -12,6 +12,7 @@ import base64
 import html
 import json
 import mimetypes
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,7 @@ from nbconvert.preprocessors import Preprocessor, TagRemovePreprocessor
 from vae_utils.claims import ledger_markdown, load_claims
 
 REPO = Path(__file__).resolve().parents[1]
+SITE_MARK = '<meta name="generator" content="vae_utils.report">'  # in every index.html this module writes
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
@@ -166,7 +168,7 @@ def index_html(repo_root: Path, notebooks: list[Path]) -> str:
                     f'<td class="number">{number}</td></tr>')
     ledger = markdown(ledger_markdown(load_claims(repo_root), link_prefix="", link_suffix=".html"))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">{SITE_MARK}
 <title>VAE Notebooks — report</title><style>{INDEX_STYLE}</style></head>
 <body>
 <h1>VAE Notebooks</h1>
@@ -184,22 +186,51 @@ as committed, with each one's key figure and measured number. Each page is a not
 """
 
 
-def build_site(repo_root: str | Path = REPO, output: str | Path | None = None) -> Path:
+class NotASiteError(FileExistsError):
+    """The output folder holds files of its own, not a site this module built: writing there would overwrite them."""
+
+
+def is_site_or_empty(folder: Path) -> bool:
+    """Whether `folder` is missing, empty, or a site this module built (its index.html carries SITE_MARK)."""
+    if not folder.is_dir() or not any(folder.iterdir()):
+        return True
+    index = folder / "index.html"
+    return index.is_file() and SITE_MARK in index.read_text(encoding="utf-8", errors="replace")[:4096]
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`: an interrupted build leaves each
+    page either old or new, never cut short."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def build_site(repo_root: str | Path = REPO, output: str | Path | None = None, force: bool = False) -> Path:
     """Export `notebooks/NN_*.ipynb` of `repo_root` to `output` (default `<repo_root>/build/site`) as one HTML page
-    each, plus `index.html`; returns the index's path."""
+    each, plus `index.html`; returns the index's path. A given `output` that holds other files than a previous site
+    raises NotASiteError, unless force (then index.html and the pages are written among them)."""
     repo_root = Path(repo_root).resolve()
-    output = Path(output) if output is not None else repo_root / "build" / "site"
     notebooks = sorted((repo_root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
         raise FileNotFoundError(f"no notebooks found as {repo_root / 'notebooks' / 'NN_*.ipynb'}")
+    if output is not None and not force and not is_site_or_empty(Path(output)):
+        others = sorted(p.name for p in Path(output).iterdir())
+        raise NotASiteError(f"{output} already holds files that are not a site built by vae_utils.report "
+                            f"({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); writing there would "
+                            "replace its index.html. Choose a new or empty folder, or pass --force.")
+    output = Path(output) if output is not None else repo_root / "build" / "site"
     output.mkdir(parents=True, exist_ok=True)
     exporter = page_exporter()
     for path in notebooks:
         body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4),
                                               resources={"metadata": {"name": path.stem, "path": str(path.parent)}})
-        (output / f"{path.stem}.html").write_text(body, encoding="utf-8")
+        write_whole(output / f"{path.stem}.html", body)
     index = output / "index.html"
-    index.write_text(index_html(repo_root, notebooks), encoding="utf-8")
+    write_whole(index, index_html(repo_root, notebooks))
     return index
 
 
@@ -209,9 +240,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=None,
                         help="folder to write the site into (default: build/site under the repository)")
     parser.add_argument("--repo", type=Path, default=REPO, help="repository with notebooks/, results/, figures/")
+    parser.add_argument("--force", action="store_true",
+                        help="write into an -o folder that holds other files than a previous site (its index.html is replaced)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    index = build_site(args.repo, args.output)
+    where = args.output or Path(args.repo) / "build" / "site"
+    try:
+        index = build_site(args.repo, args.output, args.force)
+    except NotASiteError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:
+        cause = "it is a file, not a folder" if isinstance(error, FileExistsError) else error.strerror or str(error)
+        print(f"error: cannot write the site into {where}: {cause}" + (f" ({error.filename})" if error.filename else ""),
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\nInterrupted: the site in {where} is incomplete (every page there is whole, old or new); run the "
+              "same command again.", file=sys.stderr)
+        return 130
     print(f"site written in {time.perf_counter() - start:.1f} s: open {index.resolve().as_uri()}")
     return 0
 
