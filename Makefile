@@ -39,8 +39,11 @@ unit: $(STAMP)
 smoke: $(STAMP)
 	$(PYTHON) -m vae_utils.run --profile smoke
 
+# JupyterLab refuses to start as root ("Running as root is not recommended") unless told to; containers often run as root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(ALLOW_ROOT) notebooks/
 
 bench: $(STAMP)
 	$(PYTHON) benchmarks/train_throughput.py

@@ -143,3 +143,9 @@ def test_a_truncated_jpeg_is_named_with_how_to_restore_it(tmp_path):
         data.load_celeba(8, tmp_path, cache_dir=tmp_path / "cache")
     message = str(error.value)
     assert str(jpeg) in message and "truncated" in message and "img_align_celeba.zip" in message
+
+
+def test_the_data_readme_describes_the_celeba_layout_that_is_read():
+    row, = [line for line in (data.REPO_ROOT / "data" / "README.md").read_text().splitlines() if line.startswith("| CelebA")]
+    assert "later" not in row
+    assert all(name in row for name in (data.CELEBA_IMAGES, *data.CELEBA_TEXT_FILES))

@@ -339,3 +339,14 @@ def test_a_rerun_with_unchanged_outputs_leaves_the_notebook_and_timings_alone(tm
     assert [json.loads(line)["unchanged"] for line in (tmp_path / "build" / "run_log.jsonl").read_text().splitlines()] == [False, True]
     assert run.main(["98", "-p", "rate", "0.75"]) == 0  # a changed output does replace it
     assert b"rate 0.75" in committed.read_bytes()
+
+
+def test_make_lab_starts_as_root_too():
+    """In a container run as root, JupyterLab exited with "Running as root is not recommended"."""
+    import os
+    import shutil
+    if shutil.which("make") is None:
+        pytest.skip("no make")
+    dry_run = subprocess.run(["make", "-n", "lab"], cwd=run.REPO_ROOT, capture_output=True, text=True, check=True).stdout
+    lab, = [line for line in dry_run.splitlines() if "jupyter lab" in line]
+    assert ("--allow-root" in lab) == (os.geteuid() == 0)

@@ -309,3 +309,14 @@ def test_continue_from_must_be_a_shorter_run_of_the_same_config(tmp_path, change
     with pytest.raises(ValueError, match="continue_from must be a run of the same model and config"):
         fit(SPEC, TrainConfig(batch_size=64, **changes), data, name="toy", checkpoint_dir=tmp_path, progress=False,
             continue_from=shorter)
+
+
+def test_a_cached_continuation_loads_without_talking_about_training(tmp_path, capsys):
+    """Notebook 02 printed "No saved training state ...; training all 12 epochs." and then loaded its checkpoint."""
+    data = toy_images()
+    shorter = fit(SPEC, TrainConfig(epochs=1, batch_size=64), data, name="toy", checkpoint_dir=tmp_path, progress=False)
+    fit(SPEC, TrainConfig(epochs=2, batch_size=64), data, name="toy", checkpoint_dir=tmp_path, progress=False)
+    capsys.readouterr()
+    longer = fit(SPEC, TrainConfig(epochs=2, batch_size=64), data, name="toy", checkpoint_dir=tmp_path, progress=False,
+                 continue_from=shorter)
+    assert longer.from_cache and capsys.readouterr().out == ""

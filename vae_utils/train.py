@@ -208,28 +208,38 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
     key_config = run_config(spec, config, train, val, monitor)
     path = checkpoint_path(checkpoint_dir, name, key_config)
     partial_path = path.with_suffix(".partial.pt")
-    start = None if continue_from is None else continuation_state(continue_from, spec, config, train, val, monitor)
+    if continue_from is not None:
+        check_continuation(continue_from, spec, config)
     seed_everything(config.seed)
     model = build_model(spec)
     if config.gaussian_log_scale is None:
         model.register_parameter("log_scale", torch.nn.Parameter(torch.tensor(float(config.initial_log_scale))))
 
     history, seconds, from_cache = load_or_train(
-        path, key_config, model, lambda: _train_vae(model, config, train, val, name, key_config, partial_path, device,
-                                                    progress, monitor, retrain, start), retrain)
+        path, key_config, model, lambda: _train_vae(
+            model, config, train, val, name, key_config, partial_path, device, progress, monitor, retrain,
+            # looked up only when training: a run loaded from its checkpoint needs no state, and says nothing about it
+            None if continue_from is None else continuation_state(continue_from, spec, config, train, val, monitor)),
+        retrain)
     if keep_state and not from_cache and partial_path.is_file():
         partial_path.replace(path.with_suffix(".state.pt"))
     partial_path.unlink(missing_ok=True)
     return TrainedModel(model.to(device).eval(), spec, config, history, seconds, from_cache, path)
 
 
-def continuation_state(shorter: TrainedModel, spec: ModelSpec, config: TrainConfig, train: ImageTensors,
-                       val: ImageTensors | None, monitor: Monitor | None) -> dict | None:
-    """The saved training state (`fit(keep_state=True)`) of `shorter`, a run that `config` continues: same model,
-    data, monitor and settings, fewer epochs. None when no state was saved; ValueError when it is not such a run."""
+def check_continuation(shorter: TrainedModel, spec: ModelSpec, config: TrainConfig) -> None:
+    """ValueError unless `shorter` is a run that `config` can continue: same model and settings, fewer epochs."""
     if spec != shorter.spec or replace(shorter.config, epochs=config.epochs) != config or shorter.config.epochs >= config.epochs:
         raise ValueError(f"continue_from must be a run of the same model and config with fewer epochs than {config.epochs}; "
                          f"got {shorter.spec} trained {shorter.config}")
+
+
+def continuation_state(shorter: TrainedModel, spec: ModelSpec, config: TrainConfig, train: ImageTensors,
+                       val: ImageTensors | None, monitor: Monitor | None) -> dict | None:
+    """The saved training state (`fit(keep_state=True)`) of `shorter`, a run that `config` continues: same model,
+    data, monitor and settings, fewer epochs. None (saying so) when no state was saved; ValueError when it is not
+    such a run."""
+    check_continuation(shorter, spec, config)
     state = load_checkpoint(shorter.path.with_suffix(".state.pt"), run_config(spec, shorter.config, train, val, monitor))
     if state is None:
         print(f"No saved training state of {shorter.path.name} (train it with keep_state=True to continue it); "
