@@ -161,3 +161,6 @@ def test_a_mistyped_data_root_is_reported_not_created(tmp_path, monkeypatch):
     with pytest.raises(data.DatasetNotFoundError, match="does not exist; nothing was created"):
         data.load_mnist("test", "5")  # `-p data_dir 5`
     assert list(tmp_path.iterdir()) == []
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(data.DatasetNotFoundError, match="is a file, not a folder"):
+        data.load_mnist("test", tmp_path / "notes.txt")

@@ -183,3 +183,27 @@ def test_a_folder_of_the_users_own_files_is_not_overwritten(tmp_path, capsys):
     (tmp_path / "a_file").write_text("")
     assert main(["--repo", str(root), "-o", str(tmp_path / "a_file")]) == 1
     assert capsys.readouterr().err.splitlines()[-1].startswith(f"error: cannot write the site into {tmp_path / 'a_file'}")
+
+
+def test_ctrl_c_during_the_build_leaves_whole_pages_and_exits_130(tmp_path, monkeypatch, capsys):
+    from vae_utils import report
+    root = copy_of_repo(tmp_path, [REPO / "notebooks" / "04_posterior_collapse.ipynb"])
+    site = tmp_path / "site"
+    assert report.main(["--repo", str(root), "-o", str(site)]) == 0
+    before = (site / "index.html").read_text()
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(report, "index_html", interrupted)
+    assert report.main(["--repo", str(root), "-o", str(site)]) == 130
+    err = capsys.readouterr().err
+    assert "Interrupted" in err and "Traceback" not in err
+    assert (site / "index.html").read_text() == before
+    assert sorted(p.name for p in site.iterdir()) == ["04_posterior_collapse.html", "index.html"]  # no temporaries
+
+
+def test_a_repository_without_notebooks_is_named(tmp_path, capsys):
+    from vae_utils.report import main
+    assert main(["--repo", str(tmp_path)]) == 1
+    assert capsys.readouterr().err.startswith(f"error: no notebooks found as {tmp_path / 'notebooks'}")

@@ -237,7 +237,7 @@ def test_a_failed_run_leaves_results_and_figures_as_they_were(tmp_path, monkeypa
     assert (tmp_path / "figures" / "98_toy" / "curve.png").read_text() == "committed curve"
     assert not (tmp_path / "figures" / "98_toy" / "new.png").exists()
     assert (tmp_path / "results" / "98_toy.json").read_text() == '{"rate": 0.5}'
-    assert "so were its results/ and figures/" in capsys.readouterr().err
+    assert "was left as it was, and so were its results/ and figures/" in capsys.readouterr().err
     out = tmp_path / "out"  # elsewhere, where nothing was before: nothing is left
     assert run.main(["98", "--profile", "smoke", "-o", str(out)]) == 1
     assert not (out / "figures" / "98_toy").exists() and not (out / "results" / "98_toy.json").exists()
@@ -350,3 +350,17 @@ def test_make_lab_starts_as_root_too():
     dry_run = subprocess.run(["make", "-n", "lab"], cwd=run.REPO_ROOT, capture_output=True, text=True, check=True).stdout
     lab, = [line for line in dry_run.splitlines() if "jupyter lab" in line]
     assert ("--allow-root" in lab) == (os.geteuid() == 0)
+
+
+@pytest.mark.parametrize("where", ["notebooks", "."])
+def test_a_smoke_run_never_writes_into_the_repository(tmp_path, monkeypatch, where):
+    """`-o notebooks --profile smoke` counted as in place: smoke outputs over the committed notebooks and checkpoints."""
+    make_repo(tmp_path, monkeypatch, "raise RuntimeError('must not run')")
+    with pytest.raises(SystemExit, match="would replace the committed notebooks"):
+        run.main(["98", "--profile", "smoke", "-o", str(tmp_path / where)])
+
+
+def test_an_unknown_kernel_is_one_line(tmp_path, monkeypatch):
+    make_repo(tmp_path, monkeypatch, REPORT)
+    with pytest.raises(SystemExit, match="no Jupyter kernel named 'pyton3'; installed: .*python3"):
+        run.main(["98", "--profile", "smoke", "-o", str(tmp_path / "out"), "--kernel", "pyton3"])

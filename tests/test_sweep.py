@@ -140,3 +140,9 @@ def test_an_unreachable_scheduler_is_one_line(toy, tmp_path):
     assert result.returncode != 0 and "Traceback" not in result.stderr
     error, = [line for line in result.stderr.splitlines() if line.strip()]
     assert error.startswith(f"error: no Dask scheduler answered at tcp://127.0.0.1:{port} within 2 s")
+
+
+def test_a_repeated_sweep_value_is_refused(toy, tmp_path):
+    """`--sweep seed=0,0` ran two runs into one folder."""
+    with pytest.raises(SystemExit, match="repeats a value: 0,0"):
+        run.main(sweep_args(toy, tmp_path / "out", "--sweep", "seed=0,0"))

@@ -109,7 +109,8 @@ def load_mnist(split: str = "train", data_dir: str | os.PathLike | None = None, 
         dataset = torchvision.datasets.MNIST(root=str(root), train=train, download=False)
     except RuntimeError as not_found:
         if download is False or (download is None and not root.is_dir()):
-            cause = None if root.is_dir() else FileNotFoundError(f"the data root {root} does not exist; nothing was created")
+            cause = None if root.is_dir() else NotADirectoryError(f"the data root {root} is a file, not a folder") \
+                if root.exists() else FileNotFoundError(f"the data root {root} does not exist; nothing was created")
             raise _missing_mnist(root, cause) from not_found
         try:
             dataset = torchvision.datasets.MNIST(root=str(root), train=train, download=True)

@@ -186,6 +186,10 @@ as committed, with each one's key figure and measured number. Each page is a not
 """
 
 
+class NoNotebooksError(FileNotFoundError):
+    """The repository given has no notebooks to build a site from."""
+
+
 class NotASiteError(FileExistsError):
     """The output folder holds files of its own, not a site this module built: writing there would overwrite them."""
 
@@ -216,7 +220,8 @@ def build_site(repo_root: str | Path = REPO, output: str | Path | None = None, f
     repo_root = Path(repo_root).resolve()
     notebooks = sorted((repo_root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if not notebooks:
-        raise FileNotFoundError(f"no notebooks found as {repo_root / 'notebooks' / 'NN_*.ipynb'}")
+        raise NoNotebooksError(f"no notebooks found as {repo_root / 'notebooks' / 'NN_*.ipynb'}; --repo names the "
+                               "repository that holds notebooks/, results/ and figures/")
     if output is not None and not force and not is_site_or_empty(Path(output)):
         others = sorted(p.name for p in Path(output).iterdir())
         raise NotASiteError(f"{output} already holds files that are not a site built by vae_utils.report "
@@ -247,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     where = args.output or Path(args.repo) / "build" / "site"
     try:
         index = build_site(args.repo, args.output, args.force)
-    except NotASiteError as error:
+    except (NotASiteError, NoNotebooksError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     except OSError as error:

@@ -469,6 +469,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
     logging.getLogger("asyncio").addFilter(DropDeadKernelTraceback())
     cwd, root = Path.cwd(), NOTEBOOK_DIR.parent
+    if args.kernel is not None:
+        from jupyter_client.kernelspec import KernelSpecManager
+        kernels = KernelSpecManager().find_kernel_specs()
+        if args.kernel not in kernels:
+            raise SystemExit(f"error: no Jupyter kernel named {args.kernel!r}; installed: {', '.join(sorted(kernels)) or 'none'}")
     names = select_notebooks(args.notebooks)
     overrides = checked_parameters(names, args.parameter, cwd)
     resolve_data_root_variable(cwd)
@@ -477,6 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     in_place = args.output_dir is None and args.profile == "full"
     output_dir = NOTEBOOK_DIR.resolve() if in_place else (cwd / (args.output_dir or root / "build" / "smoke")).resolve()
     in_place = output_dir == NOTEBOOK_DIR.resolve()
+    if args.profile != "full" and output_dir in (NOTEBOOK_DIR.resolve(), root.resolve()):
+        raise SystemExit(f"error: a {args.profile} run into {output_dir} would replace the committed notebooks or "
+                         f"results/, figures/ and checkpoints/ with its quick numbers; choose another -o (default: build/smoke)")
     artifacts_dir = root if in_place else output_dir
     checkpoint_dir = (cwd / args.checkpoint_dir).resolve() if args.checkpoint_dir else \
         root / "checkpoints" if args.profile == "full" else artifacts_dir / "checkpoints"
@@ -525,8 +533,9 @@ def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dic
             return INTERRUPTED
         if failure is not None:
             target = output_dir / f"{name}.ipynb"
-            left = f"{target} was left as it was" if existed else f"no notebook was written to {target}"
-            left += f", and so were its results/ and figures/ in {parameters.get('artifacts_dir', written_to)}"
+            artifacts = f"its results/ and figures/ in {parameters.get('artifacts_dir', written_to)}"
+            left = f"{target} was left as it was, and so were {artifacts}" if existed else \
+                f"no notebook was written to {target}, and {artifacts} were left as they were"
             if isinstance(failure, OSError):
                 where = f" ({failure.filename})" if failure.filename and str(failure.filename) not in str(failure) else ""
                 print(f"FAILED: {name}: {failure}{where}\n  {left}", file=sys.stderr)

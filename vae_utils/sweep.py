@@ -45,6 +45,8 @@ def parse_sweep(items: list[str]) -> dict[str, list[str]]:
         if key.strip() in grid:
             raise SystemExit(f"error: --sweep names {key.strip()!r} twice")
         grid[key.strip()] = [v.strip() for v in values.split(",")]
+        if len(set(grid[key.strip()])) < len(grid[key.strip()]):  # two runs would share one folder
+            raise SystemExit(f"error: --sweep {key.strip()} repeats a value: {values.strip()}")
     return grid
 
 
