@@ -320,3 +320,17 @@ def test_a_cached_continuation_loads_without_talking_about_training(tmp_path, ca
     longer = fit(SPEC, TrainConfig(epochs=2, batch_size=64), data, name="toy", checkpoint_dir=tmp_path, progress=False,
                  continue_from=shorter)
     assert longer.from_cache and capsys.readouterr().out == ""
+
+
+def test_a_read_only_cache_still_loads(tmp_path, monkeypatch):
+    """Loading from a checkpoint folder on a read-only file system failed: fit removed a missing .partial.pt."""
+    import errno
+    import pathlib
+    data = toy_images()
+    fit(SPEC, TrainConfig(epochs=1, batch_size=64), data, name="toy", checkpoint_dir=tmp_path, progress=False)
+
+    def read_only(self, missing_ok=False):
+        raise OSError(errno.EROFS, "Read-only file system", str(self))
+
+    monkeypatch.setattr(pathlib.Path, "unlink", read_only)
+    assert fit(SPEC, TrainConfig(epochs=1, batch_size=64), data, name="toy", checkpoint_dir=tmp_path, progress=False).from_cache

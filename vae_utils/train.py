@@ -223,7 +223,8 @@ def fit(spec: ModelSpec, config: TrainConfig, train: ImageTensors, val: ImageTen
         retrain)
     if keep_state and not from_cache and partial_path.is_file():
         partial_path.replace(path.with_suffix(".state.pt"))
-    partial_path.unlink(missing_ok=True)
+    if partial_path.exists():  # a read-only cache refuses even the unlink of a missing file
+        partial_path.unlink()
     return TrainedModel(model.to(device).eval(), spec, config, history, seconds, from_cache, path)
 
 
