@@ -149,3 +149,17 @@ def test_the_data_readme_describes_the_celeba_layout_that_is_read():
     row, = [line for line in (data.REPO_ROOT / "data" / "README.md").read_text().splitlines() if line.startswith("| CelebA")]
     assert "later" not in row
     assert all(name in row for name in (data.CELEBA_IMAGES, *data.CELEBA_TEXT_FILES))
+
+
+def test_a_cache_that_cannot_be_written_is_a_warning(tmp_path, monkeypatch):
+    """Decoded faces cached on a full disk raised torch's 'unexpected pos' RuntimeError and lost the load."""
+    import errno
+    write_celeba(tmp_path)
+
+    def full_disk(self, content):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.warns(UserWarning, match="could not cache the decoded faces at .*No space left on device"):
+        faces = data.load_celeba(8, tmp_path, cache_dir=tmp_path / "cache")
+    assert len(faces) == 10 and not list((tmp_path / "cache").iterdir())

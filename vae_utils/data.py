@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import json
 import os
 import pickle
+import warnings
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -401,6 +404,23 @@ def _decode_face(path: Path, size: int, crop_fraction: float) -> torch.Tensor:
     return torch.from_numpy(np.asarray(face).copy()).permute(2, 0, 1).contiguous()
 
 
+def _save_cache(images: torch.Tensor, cache: Path) -> None:
+    """Store decoded faces at `cache` (serialised in memory, then written and renamed whole). A cache that cannot be
+    written (a full disk, a read-only folder) is a warning naming it and the cause, not a failed load."""
+    buffer = io.BytesIO()
+    torch.save(images, buffer)
+    temporary = cache.with_name(cache.name + f".{os.getpid()}.tmp")
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(buffer.getbuffer())
+        os.replace(temporary, cache)
+    except OSError as error:
+        with suppress(OSError):  # on a read-only file system even this can fail
+            temporary.unlink(missing_ok=True)
+        warnings.warn(f"could not cache the decoded faces at {cache} ({error.strerror or error}); they will be decoded "
+                      "again next time.", stacklevel=3)
+
+
 def load_celeba(size: int = 64, data_dir: str | os.PathLike | None = None, cache_dir: str | os.PathLike | None = None,
                 crop_fraction: float = CELEBA_CROP_FRACTION, progress: bool = False) -> FaceTensors:
     """Every face of `<data root>/celeba/` (the layout in CELEBA_LAYOUT, read directly: the full 202,599-image
@@ -442,10 +462,7 @@ def load_celeba(size: int = 64, data_dir: str | os.PathLike | None = None, cache
         from tqdm.auto import tqdm
         images = torch.stack([_decode_face(images_dir / name, size, crop_fraction)
                               for name in tqdm(filenames, desc="decoding CelebA", disable=not progress)])
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache.with_name(cache.name + f".{os.getpid()}.tmp")
-        torch.save(images, temporary)
-        os.replace(temporary, cache)
+        _save_cache(images, cache)
     description = {"dataset": "celeba", "size": len(filenames), "image_side": size, "files_and_transform": key}
     return FaceTensors(images.contiguous(), identities, description, attributes, names, partition, tuple(filenames))
 
