@@ -33,7 +33,7 @@ import papermill
 import yaml
 from nbclient.exceptions import DeadKernelError
 
-from . import sweep
+from . import prose, sweep
 from .claims import ledger_markdown, load_claims
 from .config import PROFILES
 from .results import notebook_table, record_timing, timing_table, update_readme
@@ -224,10 +224,11 @@ def kernel_options(log: Path) -> dict:
 
 
 def run_notebook(name: str, output_dir: Path, parameters: dict, failed_dir: Path, outcome: Outcome,
-                 kernel_log: Path, kernel: str | None = None) -> None:
+                 kernel_log: Path, kernel: str | None = None, results_dir: Path | None = None) -> None:
     """Execute one notebook with papermill (cwd: notebooks/) into a temporary file, then move it over
     `output_dir/<name>.ipynb` atomically. On failure or interrupt the target is left as it was and the executed
-    notebook goes to `failed_dir`; the exception propagates. The kernel's own log goes to `kernel_log`."""
+    notebook goes to `failed_dir`; the exception propagates. The kernel's own log goes to `kernel_log`. The numbers
+    in its Markdown prose are refreshed from the results the run wrote (`results_dir/<name>.json`; see `prose`)."""
     workdir = Path(tempfile.mkdtemp(prefix=f".running-{name}-", dir=output_dir))
     executed = workdir / f"{name}.ipynb"
     began = time.perf_counter()
@@ -236,6 +237,8 @@ def run_notebook(name: str, output_dir: Path, parameters: dict, failed_dir: Path
         papermill.execute_notebook(
             str(NOTEBOOK_DIR / f"{name}.ipynb"), str(executed), parameters=parameters, cwd=str(NOTEBOOK_DIR),
             kernel_name=kernel, progress_bar=False, log_output=False, **kernel_options(kernel_log))
+        if results_dir is not None:
+            prose.refresh_notebook(executed, results_dir / f"{name}.json")
         os.replace(executed, output_dir / f"{name}.ipynb")
         outcome.status = "done"
     except BaseException:
@@ -326,7 +329,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{index}/{len(names)}] {name} ({args.profile}) ...", flush=True)
         started, failure = time.time(), None
         try:
-            run_notebook(name, output_dir, parameters, failed_dir, outcome, root / KERNEL_LOGS / f"{name}.log", args.kernel)
+            run_notebook(name, output_dir, parameters, failed_dir, outcome, root / KERNEL_LOGS / f"{name}.log", args.kernel,
+                         results_dir=artifacts_dir / "results")
         except KeyboardInterrupt:
             outcome.status = "interrupted"
         except papermill.PapermillExecutionError as error:
