@@ -16,7 +16,7 @@ the reports' and the peers' losses, each quoted from its source.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -513,8 +513,6 @@ def _kl_to_reconstruction(loss: LossConvention) -> float:
 
 def _scaling_powers(loss: LossConvention) -> dict[str, float]:
     """For each size the loss is given, the power p with C / A ∝ size^p (0 left out)."""
-    from dataclasses import replace
-
     powers = {}
     base = _kl_to_reconstruction(loss)
     for size in ("batch_size", "dataset_size"):
