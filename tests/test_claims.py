@@ -1,45 +1,100 @@
 import json
+import math
 
 import pytest
 
 from vae_utils import claims, run
 
 
-@pytest.mark.parametrize("difference, stderr, verdict", [
-    (0.2, 0.7, "no measurable difference"), (-1.3, 0.7, "no measurable difference"), (1.4, 0.7, "reproduced"),
-    (-1.5, 0.7, "refuted"), (0.0, 0.0, "no measurable difference"), (0.1, 0.0, "reproduced")])
-def test_verdict_rule(difference, stderr, verdict):
-    assert claims.verdict_for(difference, stderr) == verdict
+@pytest.mark.parametrize("n, factor", [(3, 4.303), (5, 2.776), (2, 12.706), (1000, 1.962)])
+def test_t_factor_is_the_student_t_quantile(n, factor):
+    assert claims.t_factor(n) == pytest.approx(factor, abs=1e-3)
 
 
-def test_make_claim_decides_by_the_rule_and_rejects_contradictions():
-    entry = claims.make_claim("S1-pool", "S1", "pooling is worse", {"difference": 0.2, "stderr": 0.7}, "failure cases")
-    assert entry["verdict"] == "no measurable difference"
-    with pytest.raises(ValueError, match="contradicts its numbers"):
-        claims.make_claim("S1-pool", "S1", "pooling is worse", {"difference": 0.2, "stderr": 0.7}, "x", verdict="refuted")
-    with pytest.raises(ValueError, match="not one of"):
-        claims.make_claim("x", "S9", "c", {"a": 1}, "s", verdict="sort of")
+def test_decision_over_seeds_hand_worked():
+    # differences 1, 2, 3: mean 2, sample std 1, s.e. 1/sqrt(3) = 0.5774, half-width 4.303 * 0.5774 = 2.484
+    d = claims.decision_over_seeds([1.0, 2.0, 3.0], "nats")
+    assert d["estimate"] == pytest.approx(2.0) and d["stderr"] == pytest.approx(1 / math.sqrt(3))
+    assert (d["low"], d["high"]) == pytest.approx((2 - 2.4842, 2 + 2.4842), abs=1e-4)
+    assert d["n"] == 3 and d["over"] == "seeds" and claims.rule_verdict(d) == "no measurable difference"
+    # the same spread at 2 s.e. (the old rule) would have counted: 2 > 2 * 0.577
+    assert claims.verdict_for(2.0, 1 / math.sqrt(3)) == "reproduced"
+
+
+@pytest.mark.parametrize("low, high, verdict", [(0.1, 0.5, "reproduced"), (-0.5, -0.1, "refuted"),
+                                                (-0.1, 0.5, "no measurable difference"), (0.0, 0.5, "no measurable difference")])
+def test_rule_verdict_reads_the_interval(low, high, verdict):
+    assert claims.rule_verdict({"low": low, "high": high}) == verdict
+
+
+def test_one_value_is_refused_with_what_to_do():
+    with pytest.raises(ValueError, match="add seeds"):
+        claims.decision_over_seeds([0.3], "nats")
+    with pytest.raises(ValueError, match="seed_spread"):
+        claims.decision_over_images([0.1, 0.2, 0.3], "nats", seed_spread="")
+
+
+def test_claim_entry_decides_by_the_rule_and_rejects_contradictions():
+    decision = claims.decision_over_seeds([0.04, 0.042, 0.045], "Laplacian ratio")
+    entry = claims.claim_entry("S4-x", "S4", "pooling loses resolution", "3 paired seeds", decision, "§2")
+    assert entry["verdict"] == "reproduced" and "why" not in entry
+    with pytest.raises(ValueError, match="contradicts its interval"):
+        claims.claim_entry("S4-x", "S4", "c", "p", decision, "§2", verdict="refuted")
     with pytest.raises(ValueError, match="needs its reason"):
-        claims.make_claim("x", "S2", "c", {"a": 1}, "s", verdict="not testable here")
-    assert claims.make_claim("x", "S2", "c", {"a": 1}, "s", verdict="not testable here (no labels)")
+        claims.claim_entry("S4-x", "S4", "c", "p", decision, "§2", verdict="mixed")
+    assert claims.claim_entry("S4-x", "S4", "c", "p", decision, "§2", verdict="mixed", why="the two measures disagree")
+    with pytest.raises(ValueError, match="not one of"):
+        claims.claim_entry("S4-x", "S4", "c", "p", decision, "§2", verdict="sort of", why="x")
+    with pytest.raises(ValueError, match="characters"):
+        claims.claim_entry("S4-x", "S4", "c" * 200, "p", decision, "§2")
 
 
-def test_ledger_groups_by_report(tmp_path):
+def test_an_interval_that_is_not_the_rules_is_caught():
+    decision = claims.decision_over_seeds([0.04, 0.042, 0.045], "ratio")
+    narrowed = {**decision, "low": decision["estimate"] - 2 * decision["stderr"], "high": decision["estimate"] + 2 * decision["stderr"]}
+    assert any("t(2 d.f.)" in p for p in claims.claim_problems(
+        {"id": "x", "report": "S4", "claim": "c", "protocol": "p", "decision": narrowed, "verdict": "reproduced", "section": "s"}))
+
+
+@pytest.mark.parametrize("decision, text", [
+    ({"estimate": 0.04213, "low": 0.0351, "high": 0.0492, "n": 3, "unit": "ratio", "over": "seeds"},
+     "+0.042 [+0.035, +0.049] ratio (3 seeds)"),
+    ({"estimate": -0.52, "low": -1.61, "high": 0.57, "n": 3, "unit": "nats", "over": "seeds"}, "−0.5 [−1.6, +0.6] nats (3 seeds)"),
+    ({"estimate": 12.0, "low": 3.0, "high": 21.0, "n": 1000, "unit": "ΔE", "over": "images"}, "+12 [+3, +21] ΔE (1,000 images)"),
+])
+def test_format_decision_shows_the_digits_the_interval_supports(decision, text):
+    assert claims.format_decision(decision) == text
+
+
+def test_ledger_rows_are_short(tmp_path):
     (tmp_path / "results").mkdir()
-    entry = claims.make_claim("S4-v2", "S4", "v2 is sharper", {"difference": 0.5, "stderr": 0.1}, "Experiment 2")
+    decision = claims.decision_over_seeds([0.04, 0.042, 0.045], "Laplacian ratio")
+    entry = claims.claim_entry("S4-v2", "S4", "v2 is sharper", "3 seeds", decision, "2", support={"long": list(range(50))})
     (tmp_path / "results" / "01_x.json").write_text(json.dumps({"notebook": "01_x", "results": {"claims": [entry]}}))
     table = claims.ledger_markdown(claims.load_claims(tmp_path))
-    assert "**S4 — VAE Experiments" in table and "| v2 is sharper | **reproduced** | difference 0.5; stderr 0.1 |" in table
-    assert "S1 —" not in table
+    row = table.splitlines()[2]
+    assert row.startswith("| S4: v2 is sharper | **reproduced** | +0.04") and "(3 seeds)" in row and "long" not in row
+    assert "long" in claims.claims_long_markdown(claims.load_claims(tmp_path))
 
 
-def test_every_recorded_claim_has_a_verdict_numbers_and_no_contradiction():
+def test_every_recorded_claim_follows_its_rule():
     recorded = claims.load_claims(run.REPO_ROOT)
     for entry in recorded:
-        assert not claims.claim_problems(entry), (entry["notebook"], entry["id"], claims.claim_problems(entry))
+        if entry["notebook"] in claims.OLD_RECORD_NOTEBOOKS:
+            assert not claims.old_record_problems(entry), (entry["notebook"], entry["id"], claims.old_record_problems(entry))
+        else:
+            assert "decision" in entry, (entry["notebook"], entry["id"], "re-judged notebooks record a deciding number")
+            assert not claims.claim_problems(entry), (entry["notebook"], entry["id"], claims.claim_problems(entry))
     assert len({(c["notebook"], c["id"]) for c in recorded}) == len(recorded), "claim ids repeat within a notebook"
 
 
-def test_difference_of_estimates_adds_errors_in_quadrature():
+def test_every_ledger_cell_is_short():
+    for claim in claims.load_claims(run.REPO_ROOT):
+        for cell in claims.ledger_row(claim):
+            assert len(cell) <= 160, (claim["notebook"], claim["id"], cell)
+
+
+def test_old_rule_kept_for_notebooks_not_yet_rejudged():
     gap = claims.difference_of_estimates({"mean": -92.0, "stderr": 0.3}, {"mean": -92.4, "stderr": 0.4})
     assert gap["difference"] == pytest.approx(0.4) and gap["stderr"] == pytest.approx(0.5)
+    assert claims.make_claim("x", "S2", "c", {"difference": 0.2, "stderr": 0.7}, "s")["verdict"] == "no measurable difference"

@@ -11,7 +11,7 @@ from urllib.parse import unquote
 import nbformat
 import pytest
 
-from vae_utils.claims import make_claim
+from vae_utils.claims import claim_entry, decision_over_seeds
 from vae_utils.report import build_site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,13 +146,13 @@ def test_ledger_lists_recorded_claims_and_says_when_there_are_none(tmp_path):
 
     results = root / "results" / "02_vae_mnist.json"
     payload = json.loads(results.read_text())
-    payload["results"]["claims"] = [make_claim("S1-test", "S1", "a claim made up for this test",
-                                               {"difference": 3.0, "stderr": 0.5}, "Latent sizes, measured")]
+    payload["results"]["claims"] = [claim_entry("S1-test", "S1", "a claim made up for this test", "three made-up seeds",
+                                                decision_over_seeds([2.5, 3.0, 3.5], "nats"), "Latent sizes, measured")]
     results.write_text(json.dumps(payload))
     index = build_site(root, tmp_path / "one")
     page = Page(index)
     assert "a claim made up for this test" in page.text and "reproduced" in page.text
-    assert "S1 — Generate Digit Images using VAE" in page.text
+    assert "S1: a claim made up for this test" in page.text and "(3 seeds)" in page.text
     ledger_links = [value for tag, _, value, _ in page.links if tag == "a" and value == "02_vae_mnist.html"]
     assert len(ledger_links) == 2, "the notebook table and the ledger both link to the notebook's page"
 

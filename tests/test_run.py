@@ -285,7 +285,8 @@ def test_a_read_only_output_folder_is_one_line(tmp_path, monkeypatch):
         run.main(["98", "--profile", "smoke", "-o", str(tmp_path / "out")])
 
 
-def test_a_missing_notebook_folder_is_named(tmp_path):
+def test_a_missing_notebook_folder_is_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "NOTEBOOK_DIR", run.NOTEBOOK_DIR)  # main sets it from --notebook-dir: restore it after
     with pytest.raises(SystemExit, match=f"no notebooks named NN_.*ipynb in {tmp_path / 'nowhere'} \\(no such folder\\)"):
         run.main(["01", "--notebook-dir", str(tmp_path / "nowhere")])
 

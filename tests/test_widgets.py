@@ -155,3 +155,24 @@ def test_the_synthetic_notebooks_explorer_redraws_from_its_committed_vae():
     before = bytes(explorer.image.value)
     explorer.noise.value = 4.0
     assert bytes(explorer.image.value).startswith(b"\x89PNG") and bytes(explorer.image.value) != before
+
+
+def test_loss_convention_explorer_retranslates_on_every_knob():
+    """Headless: moving the knobs re-translates the loss, as in JupyterLab; σ, β and the warning follow."""
+    from vae_utils.widgets import LossConventionExplorer
+    explorer = LossConventionExplorer()  # S0's mean-MSE + KL on CIFAR-10
+    start = explorer.update()
+    assert start.scale_unit == pytest.approx(39.19, abs=0.01) and start.collapse.warns
+    assert "WARNING" in explorer.summary.value and "39.19" in explorer.summary.value
+    explorer.recon_weight.value = 6000.0  # the observer re-translates
+    assert "no total collapse expected" in explorer.summary.value and "WARNING" not in explorer.summary.value
+    assert explorer.update().scale_unit == pytest.approx(0.506, abs=1e-3)
+    explorer.data_range.value = "[-1, 1]"
+    assert explorer.update().grey_levels == pytest.approx(129.0 / 2, abs=0.5)
+    explorer.reconstruction.value = "bce"  # a cross-entropy on [-1, 1] data: refused, with the reason
+    assert explorer.update() is None and "needs targets in [0, 1]" in explorer.summary.value
+    explorer.data_range.value = "[0, 1]"
+    explorer.pixel_reduction.value = "sum"
+    assert explorer.update().beta == pytest.approx(1 / 6000)
+    explorer.kl_weight_scaling.value = "batch_size/dataset_size"
+    assert "depends on the batch size" in explorer.summary.value

@@ -1,27 +1,171 @@
-"""The claims ledger: each seed report's claims that a notebook tests, with a verdict its numbers decide.
+"""The claims ledger: each seed report's claims that a notebook tests, each with one deciding number and a verdict.
 
-A notebook lists its claims under `claims` in `results/<notebook>.json`, one entry each:
-    {"id": "S1-pooling", "report": "S1", "claim": "a pooling encoder is much worse", "verdict": "...",
-     "numbers": {...}, "section": "..."}
-Where a claim is a comparison, `numbers` holds `difference` (signed so that a positive value is what the report
-claims) and `stderr` (its standard error), and the verdict follows the collection's rule, `verdict_for`.
+A notebook lists its claims under `claims` in `results/<notebook>.json`, one entry each (see `claim_entry`):
+
+    {"id": "S4-pooling", "report": "S4", "claim": "max pooling and upsampling is causing the loss in resolution",
+     "protocol": "what was compared with what: data, seeds or images, loss, budget",
+     "decision": {"estimate": 0.042, "low": 0.035, "high": 0.049, "n": 3, "unit": "Laplacian ratio",
+                  "over": "seeds", "stderr": 0.0016},
+     "verdict": "reproduced", "why": "...", "section": "...", "support": {...}}
+
+The deciding number is signed so that a positive estimate is what the report claims. Its interval is the Student-t
+95 % interval on n − 1 degrees of freedom: over training seeds (paired where the seeds pair up), or over test
+images where one model is measured, in which case `seed_spread` says whether the seed-to-seed spread was measured.
+
+The rule (`rule_verdict`): the interval above zero is "reproduced", below zero "refuted", across zero "no measurable
+difference". Two more verdicts are judgements that name their reason in `why`: "mixed" (the claim has parts, or two
+honest measures, that go different ways: name them) and "not tested as stated" (our conditions differ from the
+report's in a way that decides the outcome: say which). Supporting numbers go under `support`, which the short
+ledger does not print.
 """
 from __future__ import annotations
 
 import json
 import math
 from pathlib import Path
+from typing import Sequence
 
-VERDICTS = ("reproduced", "refuted", "no measurable difference", "not testable here")
+from scipy import stats as scipy_stats
+
+RULE_VERDICTS = ("reproduced", "refuted", "no measurable difference")
+JUDGED_VERDICTS = ("mixed", "not tested as stated")  # need `why`
+VERDICTS = RULE_VERDICTS + JUDGED_VERDICTS
 REPORTS = {"S0": "Image construction experiment", "S1": "Generate Digit Images using VAE",
            "S2": "Variational Autoencoder (wiki)", "S3": "Image reconstruction (CelebA)",
            "S4": "VAE Experiments for Reducing Blury Decoder Output"}
-FIELDS = ("id", "report", "claim", "verdict", "numbers", "section")
+FIELDS = ("id", "report", "claim", "protocol", "decision", "verdict", "section")
+DECISION_FIELDS = ("estimate", "low", "high", "n", "unit", "over")
+MAX_CLAIM_CHARACTERS = 120  # the ledger's claim cell; the full wording goes in `protocol` or `support`
+
+# Notebooks whose claims still carry the old record ({"numbers": {"difference", "stderr"}}, judged at 2 s.e.); the
+# ledger marks them as awaiting re-judgement (issue 19) and the list shrinks as each notebook is re-judged.
+OLD_RECORD_NOTEBOOKS = ("02_vae_mnist", "03_cifar_blur", "04_posterior_collapse", "05_reconstruction_weighting",
+                        "06_celeba_faces", "07_synthetic_augmentation")
 
 
+def t_factor(n: int, level: float = 0.95) -> float:
+    """The two-sided Student-t quantile on n − 1 degrees of freedom (4.30 at n = 3, 2.78 at n = 5)."""
+    if n < 2:
+        raise ValueError(f"an interval needs at least 2 values (seeds or images), got n = {n}")
+    return float(scipy_stats.t.ppf(0.5 + level / 2, n - 1))
+
+
+def interval(estimate: float, stderr: float, n: int, unit: str, over: str, **extra) -> dict:
+    """A decision {estimate, low, high, n, unit, over, stderr}: estimate ± t(n−1) · stderr."""
+    if not (math.isfinite(estimate) and math.isfinite(stderr)) or stderr < 0:
+        raise ValueError(f"the estimate and its standard error must be finite (stderr >= 0), got {estimate}, {stderr}")
+    half = t_factor(n) * stderr
+    return {"estimate": estimate, "low": estimate - half, "high": estimate + half, "n": int(n), "unit": unit,
+            "over": over, "stderr": stderr, **extra}
+
+
+def _mean_and_stderr(values: Sequence[float]) -> tuple[float, float, int]:
+    values = [float(v) for v in values]
+    n = len(values)
+    if n < 2:
+        raise ValueError(f"an interval needs at least 2 values, got {n}: add seeds (or images) rather than loosen the rule")
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    return mean, std / math.sqrt(n), n
+
+
+def decision_over_seeds(differences: Sequence[float], unit: str) -> dict:
+    """The deciding number from per-seed differences (claimed − other, seed k against seed k; or one value per seed
+    where the claim is about one model): their mean with the Student-t 95 % interval on n − 1 degrees of freedom."""
+    mean, stderr, n = _mean_and_stderr(differences)
+    return interval(mean, stderr, n, unit, "seeds")
+
+
+def decision_over_images(differences: Sequence[float], unit: str, seed_spread: str) -> dict:
+    """The deciding number from per-image differences of one trained model (or one pair): the mean over images
+    with its t interval. `seed_spread` says whether the seed-to-seed spread was measured and how large it is."""
+    if not seed_spread:
+        raise ValueError("say whether the seed-to-seed spread was measured (seed_spread), e.g. 'not measured: one seed'")
+    mean, stderr, n = _mean_and_stderr(differences)
+    return interval(mean, stderr, n, unit, "images", seed_spread=seed_spread)
+
+
+def rule_verdict(decision: dict) -> str:
+    """The rule: the 95 % interval above zero is "reproduced", below zero "refuted", else "no measurable difference"."""
+    low, high = float(decision["low"]), float(decision["high"])
+    if not (math.isfinite(low) and math.isfinite(high)) or low > high:
+        raise ValueError(f"the interval must be finite with low <= high, got [{low}, {high}]")
+    if low > 0:
+        return "reproduced"
+    if high < 0:
+        return "refuted"
+    return "no measurable difference"
+
+
+def claim_entry(id: str, report: str, claim: str, protocol: str, decision: dict, section: str,
+               verdict: str | None = None, why: str | None = None, support: dict | None = None) -> dict:
+    """A ledger entry. Without `verdict` the rule decides from `decision`; "mixed" and "not tested as stated" need
+    `why`, and a rule verdict given by hand must agree with the rule."""
+    entry = {"id": id, "report": report, "claim": claim, "protocol": protocol, "decision": decision,
+             "verdict": verdict or rule_verdict(decision), "section": section}
+    if why:
+        entry["why"] = why
+    if support:
+        entry["support"] = support
+    problems = claim_problems(entry)
+    if problems:
+        raise ValueError(f"claim {id!r}: " + "; ".join(problems))
+    return entry
+
+
+def _decision_problems(decision: dict) -> list[str]:
+    missing = [name for name in DECISION_FIELDS if name not in decision]
+    if missing:
+        return [f"decision lacks {', '.join(missing)}"]
+    problems = []
+    try:
+        estimate, low, high, n = (float(decision[k]) for k in ("estimate", "low", "high", "n"))
+    except (TypeError, ValueError) as error:
+        return [f"decision numbers unusable: {error}"]
+    if not all(math.isfinite(v) for v in (estimate, low, high)) or not low <= estimate <= high:
+        problems.append(f"decision needs finite low <= estimate <= high, got {low}, {estimate}, {high}")
+    if n < 2 or n != int(n):
+        problems.append(f"decision n must be a whole number >= 2, got {decision['n']}")
+    if decision["over"] not in ("seeds", "images"):
+        problems.append(f"decision over must be 'seeds' or 'images', got {decision['over']!r}")
+    if decision["over"] == "images" and not decision.get("seed_spread"):
+        problems.append("a decision over images must say whether the seed-to-seed spread was measured (seed_spread)")
+    if "stderr" in decision and not problems:
+        expected = t_factor(int(n)) * float(decision["stderr"])
+        if not (math.isclose(high - estimate, expected, rel_tol=1e-6, abs_tol=1e-12)
+                and math.isclose(estimate - low, expected, rel_tol=1e-6, abs_tol=1e-12)):
+            problems.append(f"interval [{low:.4g}, {high:.4g}] is not estimate ± t({int(n) - 1} d.f.)·stderr "
+                            f"= ± {expected:.4g}")
+    return problems
+
+
+def claim_problems(entry: dict) -> list[str]:
+    """What is wrong with a ledger entry (empty when nothing): missing fields, an unknown report or verdict, an
+    interval that is not the rule's, a rule verdict its interval contradicts, or a judged verdict without its reason."""
+    problems = [f"missing {name!r}" for name in FIELDS if not entry.get(name)]
+    if entry.get("report") and entry["report"] not in REPORTS:
+        problems.append(f"report {entry['report']!r} is not one of {', '.join(REPORTS)}")
+    if len(entry.get("claim", "")) > MAX_CLAIM_CHARACTERS:
+        problems.append(f"claim is {len(entry['claim'])} characters: the ledger cell takes {MAX_CLAIM_CHARACTERS}; "
+                        "put the longer wording in the protocol")
+    verdict = entry.get("verdict", "")
+    if verdict and verdict not in VERDICTS:
+        problems.append(f"verdict {verdict!r} is not one of: {', '.join(VERDICTS)}")
+    decision = entry.get("decision")
+    if isinstance(decision, dict):
+        decision_problems = _decision_problems(decision)
+        problems += decision_problems
+        if not decision_problems and verdict in RULE_VERDICTS and verdict != rule_verdict(decision):
+            problems.append(f"verdict {verdict!r} contradicts its interval [{decision['low']:.3g}, {decision['high']:.3g}]: "
+                            f"the rule says {rule_verdict(decision)!r}")
+    if verdict in JUDGED_VERDICTS and not entry.get("why"):
+        problems.append(f"{verdict!r} needs its reason in 'why' (the parts that disagree, or the condition that differs)")
+    return problems
+
+
+# The old record, kept while notebooks 02-07 still write it (OLD_RECORD_NOTEBOOKS); removed when they are re-judged.
 def verdict_for(difference: float, stderr: float) -> str:
-    """The rule: a difference (positive = as the report claims) under twice its standard error is "no measurable
-    difference"; beyond it, "reproduced" in the claimed direction and "refuted" against it."""
+    """The old rule: a difference under twice its standard error is "no measurable difference"."""
     if not math.isfinite(difference) or not math.isfinite(stderr) or stderr < 0:
         raise ValueError(f"difference and stderr must be finite (stderr >= 0), got {difference}, {stderr}")
     if abs(difference) < 2 * stderr or difference == 0:
@@ -30,44 +174,35 @@ def verdict_for(difference: float, stderr: float) -> str:
 
 
 def difference_of_estimates(claimed_larger: dict, other: dict) -> dict[str, float]:
-    """{"difference", "stderr"} between two estimates {"mean", "stderr"}, treated as independent (conservative
-    when both were measured on the same items, whose errors are positively correlated)."""
+    """{"difference", "stderr"} between two independent estimates {"mean", "stderr"} (old record)."""
     return {"difference": claimed_larger["mean"] - other["mean"],
             "stderr": math.hypot(claimed_larger["stderr"], other["stderr"])}
 
 
 def make_claim(id: str, report: str, claim: str, numbers: dict, section: str, verdict: str | None = None) -> dict:
-    """A ledger entry. Without `verdict`, `numbers` must hold `difference` and `stderr` and the rule decides."""
+    """An old-record ledger entry (numbers.difference/stderr, judged at 2 s.e.)."""
     if verdict is None:
         verdict = verdict_for(numbers["difference"], numbers["stderr"])
     entry = {"id": id, "report": report, "claim": claim, "verdict": verdict, "numbers": numbers, "section": section}
-    problems = claim_problems(entry)
+    problems = old_record_problems(entry)
     if problems:
         raise ValueError(f"claim {id!r}: " + "; ".join(problems))
     return entry
 
 
-def claim_problems(entry: dict) -> list[str]:
-    """What is wrong with a ledger entry (empty when nothing): missing fields, an unknown report or verdict, no
-    numbers, or a verdict that contradicts its difference and standard error by the rule."""
-    problems = [f"missing {name!r}" for name in FIELDS if not entry.get(name)]
-    if entry.get("report") and entry["report"] not in REPORTS:
-        problems.append(f"report {entry['report']!r} is not one of {', '.join(REPORTS)}")
+def old_record_problems(entry: dict) -> list[str]:
+    """The old record (numbers.difference/stderr, judged at 2 s.e.), kept for notebooks not yet re-judged."""
+    problems = [f"missing {name!r}" for name in ("id", "report", "claim", "verdict", "numbers", "section") if not entry.get(name)]
     verdict = entry.get("verdict", "")
-    if verdict and not any(verdict == v or (v == "not testable here" and verdict.startswith(v)) for v in VERDICTS):
-        problems.append(f"verdict {verdict!r} is not one of: {', '.join(VERDICTS)}")
+    old_words = ("reproduced", "refuted", "no measurable difference", "not testable here")
+    if verdict and not any(verdict == w or (w == "not testable here" and verdict.startswith(w + " (")) for w in old_words):
+        problems.append(f"verdict {verdict!r} is not one of the old record's: {', '.join(old_words)} (with its reason)")
     numbers = entry.get("numbers") or {}
-    if verdict.startswith("not testable here") and verdict == "not testable here":
-        problems.append("'not testable here' needs its reason, e.g. 'not testable here (no labels)'")
-    if "difference" in numbers or "stderr" in numbers:
-        try:
-            expected = verdict_for(float(numbers["difference"]), float(numbers["stderr"]))
-        except (KeyError, TypeError, ValueError) as error:
-            problems.append(f"difference/stderr unusable: {error}")
-        else:
-            if verdict != expected:
-                problems.append(f"verdict {verdict!r} contradicts its numbers: difference {numbers['difference']:.3g} "
-                                f"± {numbers['stderr']:.3g} means {expected!r}")
+    if "difference" in numbers and "stderr" in numbers:
+        d, s = float(numbers["difference"]), float(numbers["stderr"])
+        expected = verdict_for(d, s)
+        if entry.get("verdict") != expected:
+            problems.append(f"verdict {entry.get('verdict')!r} contradicts its numbers under the old rule: {expected!r}")
     return problems
 
 
@@ -80,28 +215,57 @@ def load_claims(artifacts_dir: str | Path = ".") -> list[dict]:
     return claims
 
 
-def format_numbers(numbers: dict) -> str:
-    """`numbers` in a few words: floats to 3 significant digits, nested dicts flattened with dots."""
-    def flat(prefix: str, value) -> list[str]:
-        if isinstance(value, dict):
-            return [item for key, inner in value.items() for item in flat(f"{prefix}{key}.", inner)]
-        shown = f"{value:.3g}" if isinstance(value, float) else str(value)
-        return [f"{prefix.rstrip('.')} {shown}"]
-    return "; ".join(item for key, value in numbers.items() for item in flat(f"{key}.", value))
+def _digits_for(half_width: float) -> int:
+    """Decimals that the interval supports: its half-width to one significant digit, two when that digit is 1 or 2
+    (the usual convention for uncertainties)."""
+    if half_width <= 0 or not math.isfinite(half_width):
+        return 3
+    exponent = math.floor(math.log10(half_width))
+    leading = half_width / 10 ** exponent
+    return max(0, -exponent + (1 if leading < 3 else 0))
+
+
+def format_decision(decision: dict) -> str:
+    """"+0.042 [+0.035, +0.049] Laplacian ratio (3 seeds)": digits as many as the interval supports."""
+    digits = _digits_for((float(decision["high"]) - float(decision["low"])) / 2)
+    value = lambda v: f"{float(v):+.{digits}f}".replace("-", "−")
+    what = {"seeds": "seeds", "images": "images"}.get(decision["over"], decision["over"])
+    return (f"{value(decision['estimate'])} [{value(decision['low'])}, {value(decision['high'])}] {decision['unit']} "
+            f"({decision['n']:,} {what})")
+
+
+def ledger_row(claim: dict, link_prefix: str = "notebooks/", link_suffix: str = ".ipynb") -> list[str]:
+    """One short ledger row: claim | verdict | deciding number [95 % interval] (n) | notebook §."""
+    where = f"[{claim['notebook'][:2]}]({link_prefix}{claim['notebook']}{link_suffix}) § {claim['section']}"
+    if "decision" in claim:
+        return [f"{claim['report']}: {claim['claim']}", f"**{claim['verdict']}**", format_decision(claim["decision"]), where]
+    return [f"{claim['report']}: {claim['claim']}"[:MAX_CLAIM_CHARACTERS], f"{claim['verdict'].split(' (')[0]} (old rule)",
+            "being re-judged (issue 19)", where]
 
 
 def ledger_markdown(claims: list[dict], link_prefix: str = "notebooks/", link_suffix: str = ".ipynb") -> str:
-    """The ledger as Markdown: one table per report (S0..S4), a row per claim with its verdict and numbers."""
+    """The short ledger as Markdown: one row per claim, in notebook order."""
     if not claims:
         return "No claims recorded yet."
+    lines = ["| claim | verdict | deciding number [95 % interval] (n) | notebook § |", "|---|---|---|---|"]
+    lines += ["| " + " | ".join(ledger_row(c, link_prefix, link_suffix)) + " |" for c in claims]
+    return "\n".join(lines)
+
+
+def claims_long_markdown(claims: list[dict]) -> str:
+    """The long form of the ledger (for the site's claims page): per claim its protocol, deciding number, reason and
+    supporting numbers."""
     blocks = []
-    for report, title in REPORTS.items():
-        rows = [c for c in claims if c["report"] == report]
-        if not rows:
+    for c in claims:
+        if "decision" not in c:
             continue
-        lines = [f"**{report} — {title}**", "", "| claim | verdict | measured | where |", "|---|---|---|---|"]
-        for c in rows:
-            where = f"[{c['notebook']}]({link_prefix}{c['notebook']}{link_suffix}), {c['section']}"
-            lines.append(f"| {c['claim']} | **{c['verdict']}** | {format_numbers(c['numbers'])} | {where} |")
+        lines = [f"### {c['report']}: {c['claim']}", "", f"*{c['notebook']}, § {c['section']}* — **{c['verdict']}**", "",
+                 f"- **Protocol:** {c['protocol']}", f"- **Deciding number:** {format_decision(c['decision'])}"]
+        if c["decision"].get("seed_spread"):
+            lines.append(f"- **Seed-to-seed spread:** {c['decision']['seed_spread']}")
+        if c.get("why"):
+            lines.append(f"- **Why this verdict:** {c['why']}")
+        for key, value in (c.get("support") or {}).items():
+            lines.append(f"- {key}: {value}")
         blocks.append("\n".join(lines))
-    return "\n\n".join(blocks)
+    return "\n\n".join(blocks) or "No claims recorded under the current rule yet."

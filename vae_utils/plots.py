@@ -82,7 +82,7 @@ def image_grid(images: torch.Tensor, title: str, name: str | None = None, nrow: 
 def loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], key: str, title: str,
                 ylabel: str = "nats per image", name: str | None = None, log: bool = False) -> None:
     """One curve per run of history[key] against epoch (with the held-out 'val_' curve dashed when present)."""
-    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
     for label, history in histories.items():
         epochs = np.arange(1, len(history[f"train_{key}"]) + 1)
         (line,) = ax.plot(epochs, history[f"train_{key}"], marker="o", ms=3, label=f"{label} (train)")
@@ -91,7 +91,7 @@ def loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], key: str
     ax.set(title=title, xlabel="epoch", ylabel=ylabel)
     if log:
         ax.set_yscale("log")
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0))  # beside the axes, never over the curves
     finish(fig, name)
 
 
@@ -308,4 +308,26 @@ def labelled_scatter(points: Mapping[str, Mapping[str, tuple[float, float]]], ti
         ax.axhline(reference, color="gray", ls="--", lw=0.8)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
     ax.legend(fontsize=8)
+    finish(fig, name)
+
+
+def interval_chart(rows: Mapping[str, Mapping[str, Mapping[str, float]]], title: str, xlabel: str,
+                   name: str | None = None) -> None:
+    """Differences with their 95 % intervals, one panel per measure: rows maps a comparison (e.g. one step of a
+    one-factor ladder) to {measure: {"estimate", "low", "high"}}; a dashed line marks zero (no difference).
+    Each panel has its own x axis, so small differences are not flattened against a shared 0–1 scale."""
+    measures = list(next(iter(rows.values())))
+    fig, axes = plt.subplots(1, len(measures), figsize=(4.2 * len(measures) + 2.4, 0.55 * len(rows) + 1.4),
+                             sharey=True, squeeze=False, layout="constrained")
+    positions = np.arange(len(rows))[::-1]
+    for ax, measure in zip(axes[0], measures):
+        estimates = np.array([row[measure]["estimate"] for row in rows.values()])
+        low = estimates - np.array([row[measure]["low"] for row in rows.values()])
+        high = np.array([row[measure]["high"] for row in rows.values()]) - estimates
+        ax.errorbar(estimates, positions, xerr=[low, high], fmt="o", capsize=4, color="tab:blue")
+        ax.axvline(0.0, color="tab:red", ls="--", lw=1)
+        ax.set(title=measure, xlabel=xlabel)
+        ax.title.set_fontweight("normal")
+    axes[0, 0].set_yticks(positions, list(rows))
+    fig.suptitle(title)
     finish(fig, name)

@@ -38,7 +38,7 @@ import papermill
 import yaml
 from nbclient.exceptions import DeadKernelError
 
-from . import sweep
+from . import prose, sweep
 from .claims import ledger_markdown, load_claims
 from .config import ARTIFACTS_VARIABLE, PROFILES, check_parameter_range
 from .results import notebook_table, record_timing, timing_table, update_readme
@@ -337,7 +337,9 @@ def run_notebook(name: str, output_dir: Path, parameters: dict, failed_dir: Path
     `output_dir/<name>.ipynb` atomically, unless its outputs equal those already there (see `comparable`): then the old
     file stays. On failure or interrupt the target is left as it was, so are the notebook's results and figures
     under `artifacts_dir` (copied aside before the run and put back), and the executed notebook goes to `failed_dir`;
-    the exception propagates. A success removes an older failed copy. The kernel's own log goes to `kernel_log`."""
+    the exception propagates. A success removes an older failed copy. The kernel's own log goes to `kernel_log`. The
+    numbers in its Markdown prose are refreshed from the results the run wrote (`artifacts_dir/results/<name>.json`;
+    see `prose`)."""
     workdir = Path(tempfile.mkdtemp(prefix=f".running-{name}-", dir=output_dir))
     executed, target = workdir / f"{name}.ipynb", output_dir / f"{name}.ipynb"
     began = time.perf_counter()
@@ -347,6 +349,8 @@ def run_notebook(name: str, output_dir: Path, parameters: dict, failed_dir: Path
         papermill.execute_notebook(
             str(NOTEBOOK_DIR / f"{name}.ipynb"), str(executed), parameters=parameters, cwd=str(NOTEBOOK_DIR),
             kernel_name=kernel, progress_bar=False, log_output=False, **kernel_options(kernel_log))
+        if artifacts_dir is not None:  # the Markdown's marked numbers, from the results this run wrote (see prose)
+            prose.refresh_notebook(executed, artifacts_dir / "results" / f"{name}.json")
         outcome.warnings = cache_warnings(executed)
         outcome.unchanged = target.is_file() and same_outputs(executed, target)
         if not outcome.unchanged:

@@ -2,12 +2,16 @@
 image-construction report's symptom test (decodes of two images and of noise) for a chosen model."""
 from __future__ import annotations
 
+import html
 import io
 from typing import Callable, Sequence
 
 import ipywidgets as widgets
 import torch
 from torchvision.utils import save_image
+
+from .loss_convention import (BATCH_REDUCTIONS, DATA_RANGES, DATA_SPECTRA, KL_DIM_REDUCTIONS, PIXEL_REDUCTIONS,
+                              RECONSTRUCTIONS, WEIGHT_SCALINGS, LossConvention, Translation, translate)
 
 
 def decode_to_png(decode: Callable[[torch.Tensor], torch.Tensor], code: torch.Tensor, scale: int = 6) -> bytes:
@@ -277,3 +281,81 @@ class FaceMixExplorer:
             images = self.decode(batch)
         self.image.value = images_to_png(images, self.scale)
         return bytes(self.image.value)
+
+
+class LossConventionExplorer:
+    """Set the knobs of a VAE loss as it is written in code and read what it means: the decoder it implies, σ in
+    [0, 1] units and in grey levels, β, the factor to nats per image, and the collapse warning
+    (vae_utils.loss_convention.translate). `update()` is called on every change and returns the Translation (None
+    when the knobs describe no valid loss; the message says why); `widget` is what a notebook displays."""
+
+    DATASETS = {"CIFAR-10 (3×32×32)": "cifar10", "MNIST (1×28×28)": "mnist", "CelebA (3×32×32)": "celeba32",
+                "CelebA (3×64×64)": "celeba64"}
+
+    def __init__(self, start: LossConvention | None = None, title: str = "what does my loss mean?"):
+        start = start or LossConvention("mse", "mean", "mean", image_shape=(3, 32, 32), dataset="cifar10")
+        dataset = next((label for label, key in self.DATASETS.items() if key == start.dataset), "CIFAR-10 (3×32×32)")
+        layout = {"style": {"description_width": "150px"}, "layout": widgets.Layout(width="420px")}
+        self.reconstruction = widgets.Dropdown(options=RECONSTRUCTIONS, value=start.reconstruction,
+                                               description="reconstruction", **layout)
+        self.pixel_reduction = widgets.Dropdown(options=PIXEL_REDUCTIONS, value=start.pixel_reduction,
+                                                description="…over pixels", **layout)
+        self.batch_reduction = widgets.Dropdown(options=BATCH_REDUCTIONS, value=start.batch_reduction,
+                                                description="…over the batch", **layout)
+        self.recon_weight = widgets.FloatLogSlider(value=start.recon_weight, base=10, min=-3, max=6, step=0.01,
+                                                   description="reconstruction weight", **layout)
+        self.kl_weight = widgets.FloatLogSlider(value=start.kl_weight or 1.0, base=10, min=-6, max=3, step=0.01,
+                                                description="KL weight", **layout)
+        self.kl_weight_scaling = widgets.Dropdown(options=WEIGHT_SCALINGS, value=start.kl_weight_scaling,
+                                                  description="KL weight × ", **layout)
+        self.kl_dim_reduction = widgets.Dropdown(options=KL_DIM_REDUCTIONS, value=start.kl_dim_reduction,
+                                                 description="KL over latent dims", **layout)
+        self.kl_batch_reduction = widgets.Dropdown(options=BATCH_REDUCTIONS, value=start.kl_batch_reduction,
+                                                   description="KL over the batch", **layout)
+        self.data_range = widgets.Dropdown(options=DATA_RANGES, value=start.data_range, description="data range", **layout)
+        self.dataset = widgets.Dropdown(options=list(self.DATASETS), value=dataset, description="data", **layout)
+        self.batch_size = widgets.IntSlider(value=start.batch_size or 128, min=1, max=1024, description="batch size", **layout)
+        self.dataset_size = widgets.IntText(value=start.dataset_size or 50_000, description="dataset size", **layout)
+        self.latent_dim = widgets.IntSlider(value=start.latent_dim or 32, min=1, max=512, description="latent dims", **layout)
+        self.summary = widgets.HTML()
+        controls = [self.reconstruction, self.pixel_reduction, self.batch_reduction, self.recon_weight, self.kl_weight,
+                    self.kl_weight_scaling, self.kl_dim_reduction, self.kl_batch_reduction, self.data_range, self.dataset,
+                    self.batch_size, self.dataset_size, self.latent_dim]
+        for control in controls:
+            control.observe(self.update, names="value")
+        self.widget = widgets.VBox([widgets.HTML(f"<b>{title}</b>"),
+                                    widgets.HBox([widgets.VBox(controls[:7]), widgets.VBox(controls[7:])]), self.summary])
+        self.update()
+
+    def convention(self) -> LossConvention:
+        """The loss the knobs describe (ValueError, with what to change, if they describe none)."""
+        dataset = self.DATASETS[self.dataset.value]
+        return LossConvention(self.reconstruction.value, self.pixel_reduction.value, self.batch_reduction.value,
+                              float(self.recon_weight.value), float(self.kl_weight.value), self.kl_dim_reduction.value,
+                              self.kl_batch_reduction.value, kl_weight_scaling=self.kl_weight_scaling.value,
+                              image_shape=DATA_SPECTRA[dataset].image_shape, data_range=self.data_range.value,
+                              batch_size=self.batch_size.value, dataset_size=self.dataset_size.value or None,
+                              latent_dim=self.latent_dim.value, dataset=dataset)
+
+    def update(self, change: dict | None = None) -> Translation | None:
+        """Translate the current knobs and redraw the summary; returns the Translation (None if the knobs are invalid)."""
+        try:
+            translation = translate(self.convention())
+        except ValueError as error:
+            self.summary.value = f"<p style='color:#b00'><b>Not a loss I can translate:</b> {html.escape(str(error))}</p>"
+            return None
+        numbers = {"decoder": translation.decoder, "β": f"{translation.beta:.4g}"}
+        if translation.scale_unit is not None:
+            numbers.update({"σ ([0, 1] units)": f"{translation.scale_unit:.4g}",
+                            "σ (grey levels)": f"{translation.grey_levels:,.1f}"})
+        if translation.weight_w is not None:
+            numbers["w (notebooks 04/05)"] = f"{translation.weight_w:,.4g}"
+        if translation.collapse is not None:
+            numbers["σ² / λ₁"] = f"{translation.collapse.ratio:.3g}"
+            numbers["collapse"] = translation.collapse.verdict
+        cells = "".join(f"<td style='padding:0 1em'>{name}<br><b>{value}</b></td>" for name, value in numbers.items())
+        warns = translation.collapse is not None and translation.collapse.warns
+        colour = "#b00" if warns else "#333"
+        self.summary.value = (f"<table><tr>{cells}</tr></table>"
+                              f"<p style='color:{colour}; max-width:900px'>{html.escape(translation.text)}</p>")
+        return translation

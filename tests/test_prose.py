@@ -1,0 +1,65 @@
+"""The prose test: every number and verdict word in a re-judged notebook's Markdown agrees with its results file."""
+import json
+import shutil
+
+import nbformat
+import pytest
+
+from vae_utils import claims, prose, run
+
+RESULTS = {"mnist": {"conv_z2": {"mse": 0.056789, "seconds": 1234.0}}, "gain": -0.0421, "share": 0.9603,
+           "claims": [{"id": "S4-v2", "verdict": "no measurable difference"}]}
+
+
+def test_lookup_enters_dicts_and_lists_by_id():
+    assert prose.lookup(RESULTS, "mnist.conv_z2.mse") == 0.056789
+    assert prose.lookup(RESULTS, "claims.S4-v2.verdict") == "no measurable difference"
+    with pytest.raises(KeyError, match="no 'conv_z9'"):
+        prose.lookup(RESULTS, "mnist.conv_z9.mse")
+
+
+def test_check_finds_what_disagrees_and_accepts_what_agrees():
+    good = ("MSE 0.0568<!--=mnist.conv_z2.mse:.4f-->, a change of −0.042<!--=gain:+.3f--> (or **−0.04**<!--=gain:.2f-->), "
+            "96.0%<!--=share:.1%--> kept, 1,234<!--=mnist.conv_z2.seconds:,.0f--> s: **no measurable difference**<!--=claims.S4-v2.verdict-->.")
+    assert prose.check_source(good, RESULTS) == []
+    assert prose.check_source(good.replace("0.0568", "0.0567"), RESULTS) == [
+        "mnist.conv_z2.mse: the prose says '0.0567', the results say '0.0568'"]
+    assert "reproduced" in prose.check_source(good.replace("**no measurable difference**", "**reproduced**"), RESULTS)[0]
+    assert "no number" in prose.check_source("the MSE<!--=gain:.2f-->", RESULTS)[0]
+    assert "no 'nope'" in prose.check_source("1.0<!--=nope:.1f-->", RESULTS)[0]
+
+
+def test_refresh_rewrites_each_marked_value():
+    stale = "MSE 0.0600<!--=mnist.conv_z2.mse:.4f--> and **reproduced**<!--=claims.S4-v2.verdict--> (+1.000<!--=gain:+.3f-->)"
+    assert prose.refresh_source(stale, RESULTS) == \
+        "MSE 0.0568<!--=mnist.conv_z2.mse:.4f--> and **no measurable difference**<!--=claims.S4-v2.verdict--> (−0.042<!--=gain:+.3f-->)"
+
+
+def rejudged_notebooks():
+    return [name for name in run.available_notebooks() if name not in claims.OLD_RECORD_NOTEBOOKS]
+
+
+@pytest.mark.parametrize("name", rejudged_notebooks())
+def test_committed_prose_agrees_with_committed_results(name):
+    notebook = run.NOTEBOOK_DIR / f"{name}.ipynb"
+    assert prose.check_notebook(notebook, run.REPO_ROOT / "results" / f"{name}.json") == []
+    assert prose.template_cells(notebook) == [], "conclusions are Markdown, not f-string template cells"
+    marked = sum(len(prose.MARKER.findall(cell.source)) for cell in nbformat.read(str(notebook), as_version=4).cells
+                 if cell.cell_type == "markdown")
+    assert marked >= 10, f"{name}: only {marked} numbers of its prose are tied to its results"
+
+
+@pytest.mark.parametrize("name", rejudged_notebooks()[:1])
+def test_a_number_changed_by_hand_fails_the_prose_test(name, tmp_path):
+    copy = tmp_path / f"{name}.ipynb"
+    shutil.copy(run.NOTEBOOK_DIR / f"{name}.ipynb", copy)
+    notebook = nbformat.read(str(copy), as_version=4)
+    cell = next(c for c in notebook.cells if c.cell_type == "markdown" and any(
+        shown and shown[-1].isdigit() for _, _, shown, _, _ in prose.markers(c.source)))
+    _, _, shown, start, end = next(m for m in prose.markers(cell.source) if m[2] and m[2][-1].isdigit())
+    cell.source = cell.source[:start] + shown[:-1] + str((int(shown[-1]) + 1) % 10) + cell.source[end:]
+    nbformat.write(notebook, str(copy))
+    results = run.REPO_ROOT / "results" / f"{name}.json"
+    assert len(prose.check_notebook(copy, results)) == 1
+    prose.refresh_notebook(copy, results)
+    assert prose.check_notebook(copy, results) == []
