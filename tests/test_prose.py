@@ -1,5 +1,5 @@
 """The prose test: every number and verdict word in a re-judged notebook's Markdown agrees with its results file."""
-import json
+import re
 import shutil
 
 import nbformat
@@ -63,3 +63,17 @@ def test_a_number_changed_by_hand_fails_the_prose_test(name, tmp_path):
     assert len(prose.check_notebook(copy, results)) == 1
     prose.refresh_notebook(copy, results)
     assert prose.check_notebook(copy, results) == []
+
+
+NEGATIVE_ZERO = re.compile(r"(?<![\w.])[-−]0\.0+(?![0-9])")
+
+
+@pytest.mark.parametrize("name", run.available_notebooks())
+def test_no_committed_notebook_prints_a_negative_zero(name):
+    """A rounded estimate of a quantity that cannot be negative (I(x;z) = -0.0001) must not read "-0.000"."""
+    notebook = nbformat.read(str(run.NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4)
+    for index, cell in enumerate(notebook.cells):
+        texts = [cell.source] if cell.cell_type == "markdown" else [
+            "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/markdown", "")) for output in cell.get("outputs", [])]
+        for text in texts:
+            assert not NEGATIVE_ZERO.search(text), f"{name} cell {index}: {NEGATIVE_ZERO.search(text).group()!r}"

@@ -209,6 +209,15 @@ def kl_per_dimension(model: VAE, images: torch.Tensor, batch_size: int = 500) ->
     return total / len(images)
 
 
+def iwae_per_image(model: VAE, images: torch.Tensor, k: int, cache_path: str | Path, cache_config: dict,
+                   **iwae_options) -> list[float]:
+    """`iwae_bound` per image (nats), cached as JSON at `cache_path` under `cache_config` (which must name the model
+    and the images): for intervals over images, e.g. the paired difference of two models on the same test images."""
+    return cached_json(cache_path, {**cache_config, "k": k, "images": len(images), **iwae_options},
+                       lambda: iwae_bound(model, images, k=k, **iwae_options).tolist())
+
+
+@torch.no_grad()
 def iwae_estimate(model: VAE, images: torch.Tensor, k: int, cache_path: str | Path | None = None,
                   cache_config: dict | None = None, **iwae_options) -> dict[str, float]:
     """Mean IWAE bound over `images` with its standard error (nats), cached as JSON at `cache_path` under
