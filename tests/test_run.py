@@ -365,3 +365,13 @@ def test_an_unknown_kernel_is_one_line(tmp_path, monkeypatch):
     make_repo(tmp_path, monkeypatch, REPORT)
     with pytest.raises(SystemExit, match="no Jupyter kernel named 'pyton3'; installed: .*python3"):
         run.main(["98", "--profile", "smoke", "-o", str(tmp_path / "out"), "--kernel", "pyton3"])
+
+
+def test_a_full_run_without_its_checkpoint_cache_says_it_will_train_everything(tmp_path):
+    """--notebook-dir pointing at a copy of the notebooks made a full run retrain every model into <copy>/../checkpoints
+    without a word; now it says so and how to load the committed weights."""
+    note = run.missing_cache_note("full", False, tmp_path / "checkpoints")
+    assert "trains from scratch" in note and "--checkpoint-dir" in note
+    assert run.missing_cache_note("full", False, run.REPO_ROOT / "checkpoints") is None
+    assert run.missing_cache_note("full", True, tmp_path / "checkpoints") is None
+    assert run.missing_cache_note("smoke", False, tmp_path / "checkpoints") is None

@@ -45,6 +45,21 @@ PARAMETER_RANGES: dict[str, dict[str, tuple[float | None, float | None, str]]] =
 }
 COUNTING = (1, None, "it counts something")
 
+# The knobs of each re-written notebook's two profiles (vae_utils.notebook.start selects one): "full" is the real
+# experiment, "smoke" runs every cell in well under a minute. Their papermill parameters override these.
+NOTEBOOK_PROFILES: dict[str, dict[str, dict]] = {
+    "01_autoencoder_basics": {
+        "full": dict(loop_epochs=2, mnist_epochs=5, cifar_epochs=8, classifier_epochs=3, train_size=None, held_out=5000,
+                     test_size=None, seeds=3, factor_train_size=5_000, factor_epochs=4),
+        "smoke": dict(loop_epochs=1, mnist_epochs=1, cifar_epochs=1, classifier_epochs=1, train_size=512, held_out=256,
+                      test_size=200, seeds=2, factor_train_size=256, factor_epochs=1)},
+    "02_vae_mnist": {
+        "full": dict(loop_epochs=1, epochs=10, example_epochs=50, iwae_k=100, literature_k=1000, eval_images=1000, train_size=None,
+                     test_size=None, held_out=5000, monitor_images=500, probe_size=10_000, classifier_epochs=3, seeds=3, long_epochs=12),
+        "smoke": dict(loop_epochs=1, epochs=1, example_epochs=2, iwae_k=5, literature_k=10, eval_images=50, train_size=512, test_size=300,
+                      held_out=256, monitor_images=50, probe_size=500, classifier_epochs=1, seeds=2, long_epochs=2)},
+}
+
 
 def parameter_range(notebook: str, key: str) -> tuple[float | None, float | None, str] | None:
     """(smallest, largest, why) allowed for a notebook parameter, or None when any value of its type goes."""

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import plots
-from .config import output_dirs, select_profile
+from .config import NOTEBOOK_PROFILES, output_dirs, select_profile
 from .results import write_results
 from .train import pick_device
 
@@ -29,11 +29,10 @@ class Session:
                              time.perf_counter() - self.started, self.artifacts_dir)
 
 
-def start(notebook: str, profile: str, profiles: dict[str, dict], artifacts_dir: str, checkpoint_dir: str | None,
-          **overrides) -> Session:
-    """Select the profile's settings (with the notebook's parameter overrides), resolve the output folders, apply the
-    figure style, and say what runs where."""
-    settings = select_profile(profile, profiles, **overrides)
+def start(notebook: str, profile: str, artifacts_dir: str, checkpoint_dir: str | None, **overrides) -> Session:
+    """Select the profile's settings (`config.NOTEBOOK_PROFILES[notebook]`, with the notebook's parameter overrides),
+    resolve the output folders, apply the figure style, and say what runs where."""
+    settings = select_profile(profile, NOTEBOOK_PROFILES[notebook], **overrides)
     artifacts_dir, checkpoint_dir = output_dirs(artifacts_dir, checkpoint_dir)
     plots.setup(notebook, artifacts_dir)
     print(f"profile {profile}, device {pick_device()}, settings {settings}")

@@ -493,12 +493,24 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint_dir = (cwd / args.checkpoint_dir).resolve() if args.checkpoint_dir else \
         root / "checkpoints" if args.profile == "full" else artifacts_dir / "checkpoints"
     failed_dir = root / "build" / "failed" if in_place else output_dir / "failed"
+    note = missing_cache_note(args.profile, args.checkpoint_dir is not None, checkpoint_dir)
+    if note:
+        print(note, file=sys.stderr)
     writable_folder(output_dir, "the executed notebooks")
     # in place, the notebooks' default artifacts_dir is the repository root, unless $VAE_ARTIFACTS_DIR sends it elsewhere
     written_to = Path(os.environ.get(ARTIFACTS_VARIABLE) or root) if in_place else artifacts_dir
     with exclusive(output_dir):
         return run_all(args, names, overrides, in_place, output_dir, artifacts_dir, written_to, checkpoint_dir,
                        failed_dir, root)
+
+
+def missing_cache_note(profile: str, chosen: bool, checkpoint_dir: Path) -> str | None:
+    """A warning when a full run's default checkpoint cache (<notebook folder>/../checkpoints) does not exist, e.g. with
+    --notebook-dir pointing at a copy of the notebooks elsewhere: every model would silently train from scratch."""
+    if profile != "full" or chosen or checkpoint_dir.is_dir():
+        return None
+    return (f"note: {checkpoint_dir} does not exist, so every model of this full run trains from scratch into it "
+            f"(hours on a CPU). To load the committed weights, pass --checkpoint-dir <repository>/checkpoints.")
 
 
 def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dict], in_place: bool, output_dir: Path,
