@@ -61,7 +61,7 @@ def has_explorer(path: Path) -> bool:
                for cell in notebook.cells)
 
 
-EXPLORER_NOTEBOOKS = [path for path in sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")) if has_explorer(path)]
+EXPLORER_NOTEBOOKS = [path for path in sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb")) if has_explorer(path)]
 
 
 def free_port() -> int:

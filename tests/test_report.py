@@ -15,7 +15,7 @@ from vae_utils.claims import claim_entry, decision_over_seeds
 from vae_utils.report import build_site
 
 REPO = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
 
 
 class Page(HTMLParser):

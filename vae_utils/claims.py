@@ -39,7 +39,7 @@ MAX_CLAIM_CHARACTERS = 120  # the ledger's claim cell; the full wording goes in 
 
 # Notebooks whose claims still carry the old record ({"numbers": {"difference", "stderr"}}, judged at 2 s.e.); the
 # ledger marks them as awaiting re-judgement (issue 19) and the list shrinks as each notebook is re-judged.
-OLD_RECORD_NOTEBOOKS = ("03_cifar_blur", "04_posterior_collapse", "05_reconstruction_weighting",
+OLD_RECORD_NOTEBOOKS = ("04_posterior_collapse", "05_reconstruction_weighting",
                         "06_celeba_faces", "07_synthetic_augmentation")
 
 
@@ -209,7 +209,7 @@ def old_record_problems(entry: dict) -> list[str]:
 def load_claims(artifacts_dir: str | Path = ".") -> list[dict]:
     """Every notebook's claims from `results/*.json`, each with its `notebook` added, in notebook order."""
     claims = []
-    for path in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]_*.json")):
+    for path in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]*_*.json")):
         payload = json.loads(path.read_text())
         claims += [{**entry, "notebook": payload["notebook"]} for entry in payload["results"].get("claims", [])]
     return claims
@@ -236,7 +236,7 @@ def format_decision(decision: dict) -> str:
 
 def ledger_row(claim: dict, link_prefix: str = "notebooks/", link_suffix: str = ".ipynb") -> list[str]:
     """One short ledger row: claim | verdict | deciding number [95 % interval] (n) | notebook §."""
-    where = f"[{claim['notebook'][:2]}]({link_prefix}{claim['notebook']}{link_suffix}) § {claim['section']}"
+    where = f"[{claim['notebook'].split('_')[0]}]({link_prefix}{claim['notebook']}{link_suffix}) § {claim['section']}"
     if "decision" in claim:
         return [f"{claim['report']}: {claim['claim']}", f"**{claim['verdict']}**", format_decision(claim["decision"]), where]
     return [f"{claim['report']}: {claim['claim']}"[:MAX_CLAIM_CHARACTERS], f"{claim['verdict'].split(' (')[0]} (old rule)",

@@ -36,7 +36,8 @@ AT_LEAST_A_BATCH = (TRAIN_BATCH, None, f"fewer than one training batch ({TRAIN_B
 PARAMETER_RANGES: dict[str, dict[str, tuple[float | None, float | None, str]]] = {
     "01_autoencoder_basics": {"seeds": SEEDS_COMPARED, "train_size": AT_LEAST_A_BATCH},
     "02_vae_mnist": {"seeds": SEEDS_COMPARED},
-    "03_cifar_blur": {"train_size": AT_LEAST_A_BATCH},
+    "03_cifar_blur": {"seeds": SEEDS_COMPARED, "sweep_seeds": SEEDS_COMPARED, "train_size": AT_LEAST_A_BATCH},
+    "03b_cifar_side_claims": {"seeds": SEEDS_COMPARED, "train_size": AT_LEAST_A_BATCH},
     "04_posterior_collapse": {"seeds": SEEDS_COMPARED, "train_size": AT_LEAST_A_BATCH},
     "05_reconstruction_weighting": {"seeds": SEEDS_COMPARED, "train_size": AT_LEAST_A_BATCH},
     "06_celeba_faces": {"train_size": AT_LEAST_A_BATCH},
@@ -58,6 +59,16 @@ NOTEBOOK_PROFILES: dict[str, dict[str, dict]] = {
                      test_size=None, held_out=5000, monitor_images=500, probe_size=10_000, classifier_epochs=3, seeds=3, long_epochs=12),
         "smoke": dict(loop_epochs=1, epochs=1, example_epochs=2, iwae_k=5, literature_k=10, eval_images=50, train_size=512, test_size=300,
                       held_out=256, monitor_images=50, probe_size=500, classifier_epochs=1, seeds=2, long_epochs=2)},
+    "03_cifar_blur": {
+        "full": dict(epochs=10, train_size=10_000, seeds=3, sweep_seeds=3, iwae_k=100, val_size=1000, ae_epochs=8, held_out=5000,
+                     split_size=None, test_size=None),
+        "smoke": dict(epochs=1, train_size=256, seeds=2, sweep_seeds=2, iwae_k=4, val_size=64, ae_epochs=1, held_out=256,
+                      split_size=512, test_size=100)},
+    "03b_cifar_side_claims": {
+        "full": dict(epochs=10, train_size=10_000, seeds=3, passes=6, nan_epochs=30, val_size=1000, held_out=5000, split_size=None,
+                     test_size=None, ae_epochs=8, tiny_steps=400, pair_steps=300, nan_size=2000, posterior_samples=8),
+        "smoke": dict(epochs=1, train_size=256, seeds=2, passes=2, nan_epochs=2, val_size=64, held_out=256, split_size=512,
+                      test_size=100, ae_epochs=1, tiny_steps=4, pair_steps=3, nan_size=128, posterior_samples=2)},
 }
 
 

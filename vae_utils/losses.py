@@ -12,7 +12,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-LIKELIHOODS = ("bernoulli", "gaussian", "discretized_gaussian", "squared_error")
+LIKELIHOODS = ("bernoulli", "gaussian", "discretized_gaussian", "squared_error", "bernoulli_naive")
 PIXEL_LEVELS = 256
 REDUCTIONS = ("none", "mean", "sum")
 RECON_REDUCTIONS = ("sum", "mean")
@@ -24,6 +24,16 @@ def bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Ten
     For binarised x this is an exact log-probability; for grey levels in [0, 1] it is the BCE that
     pytorch/examples trains with, not a normalised density."""
     return -F.binary_cross_entropy_with_logits(logits, x, reduction="none").flatten(1).sum(1)
+
+
+def naive_bernoulli_log_likelihood(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """The same Bernoulli log-likelihood written the way many tutorials write it, for notebook 03b only:
+    x log p + (1 - x) log(1 - p) with p = sigmoid(logits) computed first. In float32, sigmoid rounds to exactly 1
+    for logits above about 17 and to 0 below about -103; log then gives -inf, and 0 * -inf (a pixel at exactly 0
+    or 1) gives NaN. `bernoulli_log_likelihood` computes the same quantity from the logits and never does.
+    x, logits: (B, ...); returns (B,) nats."""
+    p = torch.sigmoid(logits)
+    return (x * torch.log(p) + (1 - x) * torch.log(1 - p)).flatten(1).sum(1)
 
 
 def gaussian_log_likelihood(mean: torch.Tensor, x: torch.Tensor, log_scale: torch.Tensor | float = 0.0) -> torch.Tensor:
@@ -108,6 +118,8 @@ def log_likelihood(logits: torch.Tensor, x: torch.Tensor, likelihood: str, gauss
         return bernoulli_log_likelihood(logits, x)
     if likelihood == "squared_error":
         return -squared_error(torch.sigmoid(logits), x)
+    if likelihood == "bernoulli_naive":
+        return naive_bernoulli_log_likelihood(logits, x)
     if likelihood in ("gaussian", "discretized_gaussian"):
         mean = torch.sigmoid(logits)
         if isinstance(gaussian_log_scale, str):

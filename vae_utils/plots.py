@@ -150,7 +150,7 @@ def line_chart(x: Sequence[float], series: Mapping[str, Sequence[float]], title:
     if logy:
         ax.set_yscale("log")
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes, off the lines
     finish(fig, name)
 
 
@@ -189,10 +189,11 @@ def interpolation_strip(rows: Mapping[str, torch.Tensor], alphas: Sequence[float
 
 def grouped_bar_chart(groups: Mapping[str, Mapping[str, float]], title: str, ylabel: str, name: str | None = None,
                       reference: float | None = None, reference_label: str = "",
-                      errors: Mapping[str, Mapping[str, float]] | None = None) -> None:
+                      errors: Mapping[str, Mapping[str, float]] | None = None, log_y: bool = False) -> None:
     """Bars in groups: groups maps a group label (e.g. an image set) to {series label: value} (e.g. one value per
-    measure), every group with the same series; optional error bars (errors: the same shape, e.g. std over seeds)
-    and an optional horizontal reference line."""
+    measure), every group with the same series; optional error bars (errors: the same shape, e.g. std over seeds),
+    an optional horizontal reference line, and a logarithmic y axis (log_y) for values spanning decades. The legend
+    sits beside the axes, off the bars."""
     series = list(next(iter(groups.values())))
     width = 0.8 / len(series)
     positions = np.arange(len(groups))
@@ -204,7 +205,9 @@ def grouped_bar_chart(groups: Mapping[str, Mapping[str, float]], title: str, yla
         ax.axhline(reference, color="tab:red", ls="--", label=reference_label)
     ax.set_xticks(positions, list(groups), rotation=30, ha="right")
     ax.set(title=title, ylabel=ylabel)
-    ax.legend(fontsize=8)
+    if log_y:
+        ax.set_yscale("log")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     finish(fig, name)
 
 
@@ -230,7 +233,7 @@ def sweep_panels(x: Sequence[float], panels: Mapping[str, Mapping[str, Sequence[
             ax.yaxis.set_minor_formatter(ScalarFormatter())
     for ax in list(axes.flat)[len(panels):]:
         ax.set_visible(False)
-    axes.flat[0].legend(fontsize=7)
+    fig.legend(*axes.flat[0].get_legend_handles_labels(), fontsize=7, loc="outside right upper")
     fig.suptitle(title)
     finish(fig, name)
 
@@ -270,7 +273,7 @@ def errorbar_chart(x: Sequence[float], series: Mapping[str, tuple[Sequence[float
         ax.set_xticks(list(x), [f"{v:g}" for v in x])
         ax.xaxis.set_minor_locator(plt.NullLocator())
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes, off the lines
     finish(fig, name)
 
 
@@ -307,7 +310,7 @@ def labelled_scatter(points: Mapping[str, Mapping[str, tuple[float, float]]], ti
     if reference is not None:
         ax.axhline(reference, color="gray", ls="--", lw=0.8)
     ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # beside the axes, off the lines
     finish(fig, name)
 
 

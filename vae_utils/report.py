@@ -218,7 +218,7 @@ def build_site(repo_root: str | Path = REPO, output: str | Path | None = None, f
     each, plus `index.html`; returns the index's path. A given `output` that holds other files than a previous site
     raises NotASiteError, unless force (then index.html and the pages are written among them)."""
     repo_root = Path(repo_root).resolve()
-    notebooks = sorted((repo_root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted((repo_root / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
     if not notebooks:
         raise NoNotebooksError(f"no notebooks found as {repo_root / 'notebooks' / 'NN_*.ipynb'}; --repo names the "
                                "repository that holds notebooks/, results/ and figures/")

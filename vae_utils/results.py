@@ -80,7 +80,7 @@ def timing_table(path: str | Path, artifacts_dir: str | Path = ".", scratch_path
     scratch_path = Path(scratch_path) if scratch_path is not None else None
     scratch_runs = json.loads(scratch_path.read_text()) if scratch_path is not None and scratch_path.is_file() else {}
     trained = {}
-    for result in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]_*.json")):
+    for result in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]*_*.json")):
         payload = json.loads(result.read_text())
         trained[payload["notebook"]] = payload["results"].get("train_seconds_total")
     notebooks = sorted(set(timings) | set(trained))
@@ -120,12 +120,22 @@ def training_time_sentence(notebook: str, checkpoint_seconds: float, artifacts_d
 
 
 def markdown_table(rows: list[dict], formats: dict[str, str] | None = None) -> str:
-    """Rows of equal keys as a Markdown table; formats: column -> format spec (e.g. '.4f', ',')."""
+    """Rows as a Markdown table, columns in the order they first appear; formats: column -> format spec (e.g. '.4f',
+    ','). A cell a row lacks, or a NaN, shows as a dash."""
     formats = formats or {}
-    columns = list(rows[0])
+    columns = list(dict.fromkeys(c for row in rows for c in row))
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+
+    def cell(row: dict, c: str) -> str:
+        value = row.get(c)
+        if isinstance(value, str):
+            return value
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        return format(value, formats.get(c, ""))
+
     for row in rows:
-        cells = [format(row[c], formats.get(c, "")) if not isinstance(row[c], str) else row[c] for c in columns]
+        cells = [cell(row, c) for c in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -161,7 +171,7 @@ def _replace_block(text: str, marker: str, body: str) -> str:
 def notebook_table(artifacts_dir: str | Path = ".") -> str:
     """The README's table of notebooks, one row each from `results/<notebook>.json`'s `headline` entry."""
     rows = ["| notebook | key figure | key measured number |", "|---|---|---|"]
-    for path in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]_*.json")):
+    for path in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]*_*.json")):
         payload = json.loads(path.read_text())
         headline = payload["results"].get("headline", {})
         figure = headline.get("figure", "")

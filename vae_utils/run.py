@@ -55,7 +55,7 @@ INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
 
 def available_notebooks() -> list[str]:
     """Names (without .ipynb) of the collection's notebooks, in order."""
-    return sorted(p.stem for p in NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+    return sorted(p.stem for p in NOTEBOOK_DIR.glob("[0-9][0-9]*_*.ipynb"))
 
 
 def select_notebooks(requested: list[str]) -> list[str]:
