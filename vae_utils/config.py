@@ -58,6 +58,9 @@ NOTEBOOK_PROFILES: dict[str, dict[str, dict]] = {
                      test_size=None, held_out=5000, monitor_images=500, probe_size=10_000, classifier_epochs=3, seeds=3, long_epochs=12),
         "smoke": dict(loop_epochs=1, epochs=1, example_epochs=2, iwae_k=5, literature_k=10, eval_images=50, train_size=512, test_size=300,
                       held_out=256, monitor_images=50, probe_size=500, classifier_epochs=1, seeds=2, long_epochs=2)},
+    "04_posterior_collapse": {  # full: the settings every cached checkpoint and evaluation in checkpoints/04_* was made with
+        "full": dict(epochs=12, seeds=3, train_size=10_000, held_out=1000, eval_size=1000, warmup_epochs=4, jacobian_codes=100),
+        "smoke": dict(epochs=1, seeds=2, train_size=128, held_out=64, eval_size=64, warmup_epochs=1, jacobian_codes=2)},
 }
 
 
