@@ -86,6 +86,7 @@ def image_table(rows: Mapping[str, torch.Tensor], columns: Sequence[str], title:
             ax.imshow(image.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).squeeze(-1).numpy(),
                       vmin=0, vmax=1, interpolation="nearest")
             ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
+            ax.spines[:].set_visible(False)
             if r == 0:
                 ax.set_title(columns[c], fontsize=9, fontweight="normal")
         axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
