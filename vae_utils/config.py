@@ -69,6 +69,9 @@ NOTEBOOK_PROFILES: dict[str, dict[str, dict]] = {
                      test_size=None, ae_epochs=8, tiny_steps=400, pair_steps=300, nan_size=2000, posterior_samples=8),
         "smoke": dict(epochs=1, train_size=256, seeds=2, passes=2, nan_epochs=2, val_size=64, held_out=256, split_size=512,
                       test_size=100, ae_epochs=1, tiny_steps=4, pair_steps=3, nan_size=128, posterior_samples=2)},
+    "04_posterior_collapse": {  # full: the settings every cached checkpoint and evaluation in checkpoints/04_* was made with
+        "full": dict(epochs=12, seeds=3, train_size=10_000, held_out=1000, eval_size=1000, warmup_epochs=4, jacobian_codes=100),
+        "smoke": dict(epochs=1, seeds=2, train_size=128, held_out=64, eval_size=64, warmup_epochs=1, jacobian_codes=2)},
 }
 
 

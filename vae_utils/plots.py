@@ -71,6 +71,45 @@ def _image_rows_figure(rows: Mapping[str, torch.Tensor], title: str, scale: floa
     return fig
 
 
+def image_table(rows: Mapping[str, torch.Tensor], columns: Sequence[str], title: str, name: str | None = None,
+                size: float = 1.1) -> None:
+    """A table of images with every row and column labelled: rows maps a row label (e.g. a setting) to (K, C, H, W)
+    images in [0, 1], one per column label in `columns` (K of them). Each image is drawn `size` inches wide (1.1 in is
+    132 px at the saved 120 dpi, so a 32-px CIFAR image is shown at least 4x, without smoothing)."""
+    fig, axes = plt.subplots(len(rows), len(columns), figsize=(size * len(columns) + 1.6, size * len(rows) + 0.6),
+                             squeeze=False, layout="constrained")
+    for r, (label, images) in enumerate(rows.items()):
+        if len(images) != len(columns):
+            raise ValueError(f"row {label!r} has {len(images)} images for {len(columns)} column labels")
+        for c, image in enumerate(images):
+            ax = axes[r, c]
+            ax.imshow(image.detach().float().cpu().clamp(0, 1).permute(1, 2, 0).squeeze(-1).numpy(),
+                      vmin=0, vmax=1, interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
+            ax.spines[:].set_visible(False)
+            if r == 0:
+                ax.set_title(columns[c], fontsize=9, fontweight="normal")
+        axes[r, 0].set_ylabel(label, rotation=0, ha="right", va="center", fontsize=9)
+    fig.suptitle(title)
+    finish(fig, name)
+
+
+def seed_band_chart(x: Sequence[float], series: Mapping[str, Sequence[Sequence[float]]], title: str, xlabel: str,
+                    ylabel: str, name: str | None = None, logy: bool = False) -> None:
+    """One line per series at the mean over seeds, with a band over the range of the seeds: series maps a label to
+    per-seed sequences (seeds x len(x)). The legend sits beside the axes, off the lines."""
+    fig, ax = plt.subplots(figsize=(7.0, 3.8), layout="constrained")
+    for label, per_seed in series.items():
+        values = np.asarray(per_seed, dtype=float)
+        (line,) = ax.plot(list(x), values.mean(0), marker="o", ms=3, label=f"{label} (mean of {len(values)} seeds)")
+        ax.fill_between(list(x), values.min(0), values.max(0), color=line.get_color(), alpha=0.25, lw=0)
+    if logy:
+        ax.set_yscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="band: range over seeds", title_fontsize=8)
+    finish(fig, name)
+
+
 def image_grid(images: torch.Tensor, title: str, name: str | None = None, nrow: int = 10, size: float = 6.0) -> None:
     """A square-ish grid of images (N, C, H, W) in [0, 1] (or uint8)."""
     fig, ax = plt.subplots(figsize=(size, size * (-(-len(images) // nrow)) / nrow))
@@ -169,7 +208,7 @@ def training_terms(histories: Mapping[str, Mapping[str, Sequence[float]]], recon
             ax.plot(epoch_x, np.asarray(history[f"train_{key}"]) * scale, marker="o", ms=3, color=line.get_color(), label=label)
     axes[0].set(title="reconstruction term", xlabel="epoch (first epoch: every step)", ylabel=recon_label)
     axes[1].set(title="KL(q(z|x) ‖ p(z))", xlabel="epoch (first epoch: every step)", ylabel="nats per image", yscale="log")
-    axes[1].legend(fontsize=8)
+    fig.legend(*axes[1].get_legend_handles_labels(), fontsize=8, loc="outside right upper")  # off the data
     fig.suptitle(title)
     finish(fig, name)
 
