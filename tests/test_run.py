@@ -375,3 +375,17 @@ def test_a_full_run_without_its_checkpoint_cache_says_it_will_train_everything(t
     assert run.missing_cache_note("full", False, run.REPO_ROOT / "checkpoints") is None
     assert run.missing_cache_note("full", True, tmp_path / "checkpoints") is None
     assert run.missing_cache_note("smoke", False, tmp_path / "checkpoints") is None
+
+
+def test_sigterm_is_handled_like_ctrl_c_while_the_runner_runs_and_restored_after():
+    """`timeout` and schedulers send SIGTERM: inside the runner it raises KeyboardInterrupt, so the running notebook's
+    old file, results and figures are put back (the Ctrl-C path) instead of the process dying mid-write."""
+    import os
+    import signal
+
+    before = signal.getsignal(signal.SIGTERM)
+    with run.terminate_as_interrupt():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(1)  # the handler runs between bytecodes; never reached
+    assert signal.getsignal(signal.SIGTERM) == before

@@ -11,8 +11,8 @@ is committed), the output folder's checkpoints/ for the smoke profile; --checkpo
 
 A notebook is executed into a temporary file and replaces its target only when it ran to the end; a failed or
 interrupted run leaves the old notebook, and its results/ and figures/, as they were and keeps the failed notebook
-under build/failed/ (in place) or <output>/failed/. Ctrl-C stops the run with exit status 130 and one line per
-notebook saying what was saved. A run whose outputs equal the old notebook's (but for timestamps, run times and
+under build/failed/ (in place) or <output>/failed/. Ctrl-C, or SIGTERM (from `timeout` or a scheduler), stops the run
+with exit status 130 and one line per notebook saying what was saved. A run whose outputs equal the old notebook's (but for timestamps, run times and
 widget ids) leaves the old file in place, so re-running a notebook does not dirty the checkout; every run's wall time
 goes to the ignored run log build/run_log.jsonl (and to benchmarks/notebook_timings.json with --record-timings).
 """
@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -499,9 +500,29 @@ def main(argv: list[str] | None = None) -> int:
     writable_folder(output_dir, "the executed notebooks")
     # in place, the notebooks' default artifacts_dir is the repository root, unless $VAE_ARTIFACTS_DIR sends it elsewhere
     written_to = Path(os.environ.get(ARTIFACTS_VARIABLE) or root) if in_place else artifacts_dir
-    with exclusive(output_dir):
+    with exclusive(output_dir), terminate_as_interrupt():
         return run_all(args, names, overrides, in_place, output_dir, artifacts_dir, written_to, checkpoint_dir,
                        failed_dir, root)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextmanager
+def terminate_as_interrupt():
+    """While running, treat SIGTERM (what `timeout`, `kill` and job schedulers send) like Ctrl-C: the running notebook's
+    old file, results and figures are put back and every finished run is kept, instead of the process dying mid-write.
+    The previous handler is restored afterwards (and nothing is installed outside the main thread)."""
+    try:
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    except ValueError:  # not the main thread: signals cannot be handled here
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def missing_cache_note(profile: str, chosen: bool, checkpoint_dir: Path) -> str | None:
