@@ -72,3 +72,13 @@ def test_markdown_tables_show_a_dash_for_a_missing_cell_or_a_nan():
     table = markdown_table([{"model": "a", "x": 1.23456}, {"model": "b", "y": float("nan")}], {"x": ".2f"})
     assert table.splitlines()[0] == "| model | x | y |"
     assert table.splitlines()[2] == "| a | 1.23 | — |" and table.splitlines()[3] == "| b | — | — |"
+
+
+def test_halved_copy_keeps_the_size_and_a_flat_image_and_loses_a_checkerboard():
+    flat = torch.full((2, 3, 32, 32), 0.3)
+    assert torch.allclose(metrics.halved_copy(flat), flat)
+    board = (torch.arange(32).view(1, 32) + torch.arange(32).view(32, 1)) % 2
+    board = board.float().expand(1, 3, 32, 32)
+    halved = metrics.halved_copy(board)
+    assert halved.shape == board.shape
+    assert metrics.laplacian_variance(halved).item() < 0.01 * metrics.laplacian_variance(board).item()

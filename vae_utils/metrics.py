@@ -453,6 +453,13 @@ def posterior_average_reconstructions(model: VAE, images: torch.Tensor, samples:
     return torch.cat(out)
 
 
+def halved_copy(images: torch.Tensor) -> torch.Tensor:
+    """The trivial blur baseline: each image (N, C, H, W) in [0, 1] halved and re-enlarged to its size, bilinearly.
+    A sharpness measure must rank real images above this before it judges a model."""
+    small = F.interpolate(images, scale_factor=0.5, mode="bilinear")
+    return F.interpolate(small, size=images.shape[-2:], mode="bilinear")
+
+
 def decoder_draws(means: torch.Tensor, log_scale: torch.Tensor | float, generator: torch.Generator,
                   levels: int = 256) -> torch.Tensor:
     """Images drawn from a discretised Gaussian decoder p(x|z): each value independently N(mean, sigma^2) rounded to
