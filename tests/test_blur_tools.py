@@ -82,3 +82,17 @@ def test_halved_copy_keeps_the_size_and_a_flat_image_and_loses_a_checkerboard():
     halved = metrics.halved_copy(board)
     assert halved.shape == board.shape
     assert metrics.laplacian_variance(halved).item() < 0.01 * metrics.laplacian_variance(board).item()
+
+
+def test_frechet_baselines_rank_unseen_real_images_first_and_flat_images_last():
+    generator = torch.Generator().manual_seed(0)
+    smooth = torch.nn.functional.avg_pool2d(torch.rand(600, 1, 16, 16, generator=generator), 3, 1, 1)
+    images = (smooth - smooth.mean()) * 4 + 0.5  # textured images with structure at every scale
+    images = images.clamp(0, 1)
+    train, test, other = images[:300], images[300:450], images[450:]
+    space = metrics.PrincipalComponents(train, components=16)
+    scores = metrics.frechet_baselines(space, test, other, train, seed=0)
+    assert list(scores) == ["held-out real images", "held-out, halved and re-enlarged",
+                            "noise with the data's pixel mean and std", "flat (mean colour)"]
+    assert scores["held-out real images"] == min(scores.values())
+    assert scores["flat (mean colour)"] == max(scores.values())

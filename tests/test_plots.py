@@ -61,3 +61,28 @@ def test_grouped_bars_carry_their_error_bars(monkeypatch):
     bars = [c for c in shown[0].axes[0].containers if hasattr(c, "errorbar") and c.errorbar is not None]
     segments = [s for bar in bars for s in bar.errorbar.lines[2][0].get_segments()]
     assert sorted(round(float(s[1][1] - s[0][1]) / 2, 6) for s in segments) == [0.1, 0.2, 0.3, 0.4]
+
+
+def test_rate_distortion_draws_each_setting_at_its_seed_mean_with_its_spread_and_a_legend_off_the_axes(monkeypatch):
+    shown = []
+    monkeypatch.setattr(plots, "finish", lambda fig, name: shown.append(fig))
+    plots.rate_distortion({"mnist": {"w = 1": [(0.07, 0.01), (0.09, 0.03)], "w = 10": [(0.02, 10.0), (0.02, 30.0)],
+                                     "σ-VAE": [(0.01, 40.0), (0.03, 40.0)]}}, "rd")
+    ax = shown[0].axes[0]
+    assert ax.get_xscale() == ax.get_yscale() == "log"  # no symlog axis with negative rate ticks
+    bars = [c for c in ax.containers if hasattr(c, "has_xerr")]
+    assert [(round(b.lines[0].get_xdata()[0], 6), round(b.lines[0].get_ydata()[0], 6)) for b in bars] == [
+        (0.08, 0.02), (0.02, 20.0), (0.02, 40.0)]
+    assert bars[2].lines[0].get_marker() == "*"
+    y_spread = bars[1].lines[2][1].get_segments()[0]  # the rate's error bar: one std over the two seeds (14.14)
+    assert round(float(y_spread[1][1] - y_spread[0][1]) / 2, 2) == 14.14
+    assert not ax.get_legend() and shown[0].legends  # the legend is the figure's, beside the axes
+    assert not ax.texts  # no point labels on the data to pile up
+
+
+def test_sweep_panels_draw_error_bars_where_given(monkeypatch):
+    shown = []
+    monkeypatch.setattr(plots, "finish", lambda fig, name: shown.append(fig))
+    plots.sweep_panels([1, 10], {"KL": {"a": [1.0, 2.0]}}, "w", "t", errors={"KL": {"a": [0.5, 0.25]}})
+    segments = shown[0].axes[0].containers[0].lines[2][0].get_segments()
+    assert [round(float(s[1][1] - s[0][1]) / 2, 6) for s in segments] == [0.5, 0.25]

@@ -72,6 +72,11 @@ NOTEBOOK_PROFILES: dict[str, dict[str, dict]] = {
     "04_posterior_collapse": {  # full: the settings every cached checkpoint and evaluation in checkpoints/04_* was made with
         "full": dict(epochs=12, seeds=3, train_size=10_000, held_out=1000, eval_size=1000, warmup_epochs=4, jacobian_codes=100),
         "smoke": dict(epochs=1, seeds=2, train_size=128, held_out=64, eval_size=64, warmup_epochs=1, jacobian_codes=2)},
+    "05_reconstruction_weighting": {  # full: the settings of every cached checkpoint and evaluation in checkpoints/05_*
+        "full": dict(epochs=12, mnist_epochs=5, seeds=3, cifar_seeds=3, sigma_seeds=5, train_size=10_000, held_out=1000,
+                     eval_size=1000, check_epochs=3, weights=(1.0, 30.0, 300.0, 1000.0, 6000.0, 30000.0, 300000.0)),
+        "smoke": dict(epochs=1, mnist_epochs=1, seeds=2, cifar_seeds=2, sigma_seeds=2, train_size=256, held_out=64,
+                      eval_size=100, check_epochs=1, weights=(1.0, 6000.0, 300000.0))},
 }
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -499,5 +500,20 @@ def pca_frechet_distance(space: PrincipalComponents, real: torch.Tensor, generat
     from scipy import linalg
 
     (mu_r, s_r), (mu_g, s_g) = ((f.mean(0).numpy(), torch.cov(f.T).numpy()) for f in (space(real), space(generated)))
-    root = linalg.sqrtm(s_r @ s_g)
+    with warnings.catch_warnings():  # a set of flat images has a singular covariance; the distance is still defined
+        warnings.simplefilter("ignore", linalg.LinAlgWarning)
+        root = linalg.sqrtm(s_r @ s_g)
     return float(((mu_r - mu_g) ** 2).sum() + np.trace(s_r + s_g - 2 * root.real))
+
+
+def frechet_baselines(space: PrincipalComponents, reference: torch.Tensor, other_real: torch.Tensor,
+                      pixel_source: torch.Tensor, seed: int = 0) -> dict[str, float]:
+    """The check a sample-quality distance must pass before it judges models: its value against `reference` (e.g. the
+    test images) for real images it has not seen (`other_real`, as many as the samples it will judge, [0, 1]), the
+    same halved and re-enlarged, noise with the per-pixel mean and std of `pixel_source` ([0, 1]), and flat images of
+    each real image's mean colour. Real images must score lowest and the flat ones worst."""
+    noise = pixel_source.mean(0) + pixel_source.std(0) * torch.randn(other_real.shape, generator=torch.Generator().manual_seed(seed))
+    sets = {"held-out real images": other_real, "held-out, halved and re-enlarged": halved_copy(other_real),
+            "noise with the data's pixel mean and std": noise.clamp(0, 1),
+            "flat (mean colour)": other_real.mean(dim=(2, 3), keepdim=True).expand_as(other_real)}
+    return {label: pca_frechet_distance(space, reference, images) for label, images in sets.items()}

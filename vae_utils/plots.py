@@ -252,15 +252,18 @@ def grouped_bar_chart(groups: Mapping[str, Mapping[str, float]], title: str, yla
 
 def sweep_panels(x: Sequence[float], panels: Mapping[str, Mapping[str, Sequence[float]]], xlabel: str, title: str,
                  name: str | None = None, markers: Mapping[str, float] | None = None, logx: bool = True,
-                 ylabels: Mapping[str, str] | None = None, log_panels: Sequence[str] = ()) -> None:
+                 ylabels: Mapping[str, str] | None = None, log_panels: Sequence[str] = (),
+                 errors: Mapping[str, Mapping[str, Sequence[float]]] | None = None) -> None:
     """One small panel per measurement against a swept setting (e.g. the reconstruction weight), one line per
-    series (e.g. dataset) in each, with labelled vertical markers (e.g. the reports' settings) in every panel."""
+    series (e.g. dataset) in each, with labelled vertical markers (e.g. the reports' settings) in every panel.
+    errors: the same shape as panels (e.g. the standard deviation over seeds), drawn as error bars."""
     columns = min(3, len(panels))
     rows = -(-len(panels) // columns)
     fig, axes = plt.subplots(rows, columns, figsize=(4.2 * columns, 3.2 * rows), squeeze=False, layout="constrained")
     for ax, (panel, series) in zip(axes.flat, panels.items()):
         for label, values in series.items():
-            ax.plot(list(x)[:len(values)], values, marker="o", ms=3, label=label)
+            spread = (errors or {}).get(panel, {}).get(label)
+            ax.errorbar(list(x)[:len(values)], values, yerr=spread, marker="o", ms=3, capsize=2, label=label)
         for (label, value), style in zip((markers or {}).items(), ("--", ":", "-.", (0, (1, 3)))):
             ax.axvline(value, color="tab:red", ls=style, lw=1, label=label)
         ax.set(title=panel, xlabel=xlabel, ylabel=(ylabels or {}).get(panel, ""))
@@ -277,22 +280,35 @@ def sweep_panels(x: Sequence[float], panels: Mapping[str, Mapping[str, Sequence[
     finish(fig, name)
 
 
-def rate_distortion(curves: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[str]]], title: str,
-                    name: str | None = None, highlights: Mapping[str, tuple[str, float, float]] | None = None) -> None:
-    """Rate (KL, nats) against distortion (per-pixel MSE), one panel per dataset: curves: dataset -> (distortions,
-    rates, point labels); highlights: label -> (dataset, distortion, rate), drawn as stars (e.g. a calibrated model)."""
-    fig, axes = plt.subplots(1, len(curves), figsize=(5.2 * len(curves), 3.9), squeeze=False, layout="constrained")
-    for ax, (dataset, (distortions, rates, labels)) in zip(axes[0], curves.items()):
-        ax.plot(distortions, rates, marker="o", ms=4)
-        for d, r, label in zip(distortions, rates, labels):
-            ax.annotate(label, (d, r), textcoords="offset points", xytext=(4, 4), fontsize=7)
-        for label, (where, d, r) in (highlights or {}).items():
-            if where == dataset:
-                ax.plot([d], [r], marker="*", ms=12, ls="none", label=label)
-        ax.set(title=dataset, xlabel="distortion: MSE per pixel value", ylabel="rate: KL (nats per image)", xscale="log")
-        ax.set_yscale("symlog", linthresh=1.0)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=8)
+def rate_distortion(points: Mapping[str, Mapping[str, Sequence[tuple[float, float]]]], title: str,
+                    name: str | None = None) -> None:
+    """Rate (KL, nats per image) against distortion (MSE per pixel value), one panel per dataset, both axes logarithmic
+    (rates run from a collapsed ~0.01 nats to hundreds). points maps a dataset to {setting label: [(distortion, rate)
+    for each seed]}, in the order of the curve; each setting is drawn at its mean over seeds with error bars of one
+    standard deviation on both axes, in its own colour with its own legend entry beside the axes (no labels on the
+    data to overlap), the settings joined by a thin line. Labels starting with "σ-VAE" are drawn as stars, off the line."""
+    fig, axes = plt.subplots(1, len(points), figsize=(4.6 * len(points) + 2.4, 4.0), squeeze=False, layout="constrained")
+    labels = list(dict.fromkeys(label for settings in points.values() for label in settings))
+    swept = [label for label in labels if not label.startswith("σ-VAE")]
+    colours = {label: plt.cm.viridis(i / max(1, len(swept) - 1)) for i, label in enumerate(swept)}
+    colours.update({label: "tab:red" for label in labels if label not in colours})
+    handles = {}
+    for ax, (dataset, settings) in zip(axes[0], points.items()):
+        centres = {}
+        for label, per_seed in settings.items():
+            values = np.asarray(per_seed, dtype=float).reshape(-1, 2)
+            mean, std = values.mean(0), values.std(0, ddof=1) if len(values) > 1 else np.zeros(2)
+            centres[label] = mean
+            star = label.startswith("σ-VAE")
+            handles[label] = ax.errorbar([mean[0]], [mean[1]], xerr=[std[0]], yerr=[std[1]], marker="*" if star else "o",
+                                         ms=12 if star else 6, color=colours[label], capsize=2, ls="none",
+                                         label=f"{label} ({len(values)} seed{'s' if len(values) > 1 else ''})")
+        line = np.array([centres[label] for label in settings if not label.startswith("σ-VAE")])
+        if len(line) > 1:
+            ax.plot(line[:, 0], line[:, 1], color="0.6", lw=0.8, zorder=0)
+        ax.set(title=dataset, xlabel="distortion: MSE per pixel value ([0, 1] data)", ylabel="rate: KL (nats per image)",
+               xscale="log", yscale="log")
+    fig.legend(list(handles.values()), [h.get_label() for h in handles.values()], loc="outside right center", fontsize=8)
     fig.suptitle(title)
     finish(fig, name)
 
