@@ -39,8 +39,7 @@ MAX_CLAIM_CHARACTERS = 120  # the ledger's claim cell; the full wording goes in 
 
 # Notebooks whose claims still carry the old record ({"numbers": {"difference", "stderr"}}, judged at 2 s.e.); the
 # ledger marks them as awaiting re-judgement (issue 19) and the list shrinks as each notebook is re-judged.
-OLD_RECORD_NOTEBOOKS = ("05_reconstruction_weighting",
-                        "06_celeba_faces", "07_synthetic_augmentation")
+OLD_RECORD_NOTEBOOKS = ("05_reconstruction_weighting", "07_synthetic_augmentation")
 
 
 def t_factor(n: int, level: float = 0.95) -> float:

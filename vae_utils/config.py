@@ -72,6 +72,11 @@ NOTEBOOK_PROFILES: dict[str, dict[str, dict]] = {
     "04_posterior_collapse": {  # full: the settings every cached checkpoint and evaluation in checkpoints/04_* was made with
         "full": dict(epochs=12, seeds=3, train_size=10_000, held_out=1000, eval_size=1000, warmup_epochs=4, jacobian_codes=100),
         "smoke": dict(epochs=1, seeds=2, train_size=128, held_out=64, eval_size=64, warmup_epochs=1, jacobian_codes=2)},
+    "06_celeba_faces": {  # full: the settings of the committed checkpoints and cached evaluations in checkpoints/06_*
+        "full": dict(faces_epochs=40, report_epochs=80, classifier_epochs=12, train_size=None, test_size=None, iwae_k=100,
+                     iwae_images=1000, path_pairs=500, samples=1000, beta_seeds=5, beta_epochs=12),
+        "smoke": dict(faces_epochs=1, report_epochs=1, classifier_epochs=1, train_size=300, test_size=200, iwae_k=2,
+                      iwae_images=50, path_pairs=20, samples=100, beta_seeds=2, beta_epochs=1)},
 }
 
 
