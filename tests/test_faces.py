@@ -259,19 +259,19 @@ def test_attribute_rates_count_each_set():
     assert rates["Glasses"]["samples"]["count"] == 6 and rates["Glasses"]["samples"]["n"] == 8
 
 
-def test_toward_majority_signs_each_change_by_its_majority():
-    share = {"Rare": 0.1, "Common": 0.8}
-    drifting = {"Rare": {"recon_minus_input": {"difference": -0.2, "stderr": 0.03}},
-                "Common": {"recon_minus_input": {"difference": 0.1, "stderr": 0.04}}}
-    toward = face_bias.toward_majority(drifting, share)
-    assert toward["difference"] == pytest.approx(0.15) and toward["stderr"] == pytest.approx(0.025)
-    contrary = {"Rare": {"recon_minus_input": {"difference": 0.2, "stderr": 0.03}},
-                "Common": {"recon_minus_input": {"difference": -0.01, "stderr": 0.04}}}
-    assert face_bias.toward_majority(contrary, share)["difference"] == pytest.approx(-0.105)
-    assert face_bias.against_majority(contrary, share) == ["Rare"]  # Common's change is within 2 s.e.
-    assert face_bias.against_majority(drifting, share) == []
-    assert face_bias.share_change_correlation(drifting, share) == pytest.approx(1.0)
-    assert face_bias.share_change_correlation(contrary, share) == pytest.approx(-1.0)
+def test_majority_shift_signs_each_change_by_its_majority():
+    after, before = flags([0, 1, 1], [0, 1, 0]), flags([1, 1, 0], [0, 0, 0])  # Rare lost on face 0, Common gained on face 1
+    shift = face_bias.majority_shift(after, before, [0.1, 0.8])
+    assert shift.tolist() == pytest.approx([0.5, 0.5, -0.5])  # face 2: Rare gained, against the majority
+
+
+def test_proxy_baseline_finds_the_attribute_that_stands_in():
+    truth = flags([1, 1, 0, 0, 0, 0], [1, 1, 1, 0, 0, 0], [0, 1, 1, 1, 1, 0])  # Mustache, Male, Long_Hair
+    rule, predicted = face_bias.proxy_baseline(truth, 0, ("Mustache", "Male", "Long_Hair"))
+    assert rule == "Male" and predicted.tolist() == [True, True, True, False, False, False]
+    margin = face_bias.balanced_accuracy_margin(truth[:, 0], predicted, truth[:, 0])
+    # perfect minus the rule: positives both right (0), negatives 1 of 4 wrong for the rule: ½ · ¼ = 0.125
+    assert margin["difference"] == pytest.approx(0.125) and margin["pairs"] == 6
 
 
 def test_classified_sets_reads_four_sets_with_the_classifier():

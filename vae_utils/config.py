@@ -77,6 +77,11 @@ NOTEBOOK_PROFILES: dict[str, dict[str, dict]] = {
                      eval_size=1000, check_epochs=3, weights=(1.0, 30.0, 300.0, 1000.0, 6000.0, 30000.0, 300000.0)),
         "smoke": dict(epochs=1, mnist_epochs=1, seeds=2, cifar_seeds=2, sigma_seeds=2, train_size=256, held_out=64,
                       eval_size=100, check_epochs=1, weights=(1.0, 6000.0, 300000.0))},
+    "06_celeba_faces": {  # full: the settings of the committed checkpoints and cached evaluations in checkpoints/06_*
+        "full": dict(faces_epochs=40, report_epochs=80, classifier_epochs=12, train_size=None, test_size=None, iwae_k=100,
+                     iwae_images=1000, path_pairs=500, samples=1000, beta_seeds=5, beta_epochs=12),
+        "smoke": dict(faces_epochs=1, report_epochs=1, classifier_epochs=1, train_size=300, test_size=200, iwae_k=2,
+                      iwae_images=50, path_pairs=20, samples=100, beta_seeds=2, beta_epochs=1)},
 }
 
 

@@ -53,25 +53,38 @@ def rate_changes(verdicts: Mapping[str, torch.Tensor], attributes: Sequence[str]
     return changes
 
 
-def toward_majority(changes: Mapping[str, Mapping[str, Mapping[str, float]]], training_share: Mapping[str, float],
-                    key: str = "recon_minus_input") -> dict[str, float]:
-    """The mean over attributes of the change `key` (see rate_changes), each signed toward its attribute's majority in
-    the training faces (training_share: the share with the attribute; positive: rare attributes vanish, common ones
-    spread), with its standard error (the attributes' errors combined as independent): {difference, stderr}."""
-    signed = [(c[key]["difference"] if training_share[a] > 0.5 else -c[key]["difference"], c[key]["stderr"]) for a, c in changes.items()]
-    return {"difference": sum(d for d, _ in signed) / len(signed), "stderr": math.sqrt(sum(s * s for _, s in signed)) / len(signed)}
+def majority_shift(after: torch.Tensor, before: torch.Tensor, training_share: Sequence[float]) -> torch.Tensor:
+    """Per face, the mean over attributes of the change of the classifier's flags (after, before: (N, A) bool, e.g.
+    reconstructions and equally blurred inputs), each signed toward its attribute's majority in the training faces
+    (training_share (A,): the share with the attribute; positive: rare attributes vanish, common ones spread): (N,),
+    zeros for A = 0."""
+    if after.shape[1] == 0:
+        return torch.zeros(len(after))
+    sign = torch.tensor([1.0 if share > 0.5 else -1.0 for share in training_share])
+    return ((after.float() - before.float()) * sign).mean(1)
 
 
-def against_majority(changes: Mapping[str, Mapping[str, Mapping[str, float]]], training_share: Mapping[str, float],
-                     key: str = "recon_minus_input") -> list[str]:
-    """The attributes whose change `key` is measurable (beyond twice its standard error) and away from their training
-    majority: a rare attribute gained or a common one lost."""
-    return [a for a, c in changes.items() if abs(c[key]["difference"]) > 2 * c[key]["stderr"]
-            and (c[key]["difference"] > 0) != (training_share[a] > 0.5)]
+def proxy_baseline(truth: torch.Tensor, column: int, names: Sequence[str]) -> tuple[str, torch.Tensor]:
+    """The trivial rival of a classifier for attribute `column` of truth (N, A) bool: the best rule "has it iff it has
+    (or lacks) another attribute", read from the human labels (for a moustache: "is a man"). Returns (the rule in
+    words, its predictions (N,) bool), chosen by balanced accuracy."""
+    target = truth[:, column]
+    rules = [(f"{'' if keep else 'not '}{names[j]}", truth[:, j] if keep else ~truth[:, j])
+             for j in range(truth.shape[1]) if j != column for keep in (True, False)]
+    return max(rules, key=lambda rule: _balanced(rule[1], target))
 
 
-def share_change_correlation(changes: Mapping[str, Mapping[str, Mapping[str, float]]], training_share: Mapping[str, float],
-                             key: str = "recon_minus_input") -> float:
-    """Pearson's correlation, over the attributes, between an attribute's training share and its change `key`."""
-    return torch.corrcoef(torch.tensor([[training_share[a] for a in changes],
-                                        [c[key]["difference"] for c in changes.values()]]))[0, 1].item()
+def _balanced(predicted: torch.Tensor, truth: torch.Tensor) -> float:
+    return 0.5 * ((predicted & truth).sum().item() / max(1, truth.sum().item())
+                  + (~predicted & ~truth).sum().item() / max(1, (~truth).sum().item()))
+
+
+def balanced_accuracy_margin(predicted: torch.Tensor, rival: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
+    """Balanced accuracy of `predicted` minus that of `rival` (all (N,) bool against truth), with the standard error of
+    that difference (each face's correct-minus-rival weighted ½/positives or ½/negatives; the two classes' variances
+    add): {"difference", "stderr", "pairs"}."""
+    gap = predicted.eq(truth).float() - rival.eq(truth).float()
+    parts = [gap[truth], gap[~truth]]
+    difference = 0.5 * sum(p.mean().item() for p in parts)
+    stderr = 0.5 * math.sqrt(sum(p.var().item() / len(p) for p in parts if len(p) > 1))
+    return {"difference": difference, "stderr": stderr, "pairs": len(gap)}
