@@ -96,3 +96,23 @@ def test_frechet_baselines_rank_unseen_real_images_first_and_flat_images_last():
                             "noise with the data's pixel mean and std", "flat (mean colour)"]
     assert scores["held-out real images"] == min(scores.values())
     assert scores["flat (mean colour)"] == max(scores.values())
+
+
+def test_fitted_sigma_recovers_the_noise_of_decoder_means_and_beats_any_other_sigma():
+    class NoisyEcho(torch.nn.Module):
+        """A stand-in decoder whose means are the image plus Gaussian noise of std 0.05 (mid-grey pixels: no edge bins)."""
+        def __init__(self):
+            super().__init__()
+            self.anchor = torch.nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):
+            noise = 0.05 * torch.randn(x.shape, generator=torch.Generator().manual_seed(1))
+            return {"logits": torch.logit(x + noise)}
+
+    images = torch.randint(80, 176, (200, 1, 8, 8), dtype=torch.uint8)
+    model = NoisyEcho()
+    log_sigma = metrics.fitted_log_scale(model, images)
+    assert math.exp(log_sigma) == pytest.approx(0.05, rel=0.03)
+    means = torch.sigmoid(model(images.float() / 255)["logits"])
+    cost = lambda s: -losses.discretized_gaussian_log_likelihood(means, images.float() / 255, s).sum().item()
+    assert cost(log_sigma) <= min(cost(log_sigma - 0.1), cost(log_sigma + 0.1))
