@@ -6,7 +6,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -259,17 +259,18 @@ def vector_edit_effect(model: VAE, z: torch.Tensor, vector: torch.Tensor, sign: 
     return {"faces": len(z), "before": rate(before), "after": rate(after), "change": paired_difference(after.float(), before.float())}
 
 
-def blur_to_match(images: torch.Tensor, target_laplacian: float, sigmas: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0)
-                  ) -> tuple[torch.Tensor, float]:
+def blur_to_match(images: torch.Tensor, target_laplacian: float, sigmas: tuple[float, ...] = (0.4, 0.6, 0.8, 1.0, 1.2, 1.5, 2.0, 2.5, 3.0),
+                  measure: Callable[[torch.Tensor], float] | None = None) -> tuple[torch.Tensor, float]:
     """Gaussian-blur images (N, C, H, W) in [0, 1] with the sigma (pixels) of `sigmas` whose mean Laplacian variance
     comes closest to target_laplacian: real faces exactly as blurry as a model's output, a control for a classifier
-    read on blurry images. Returns (blurred images, sigma)."""
+    read on blurry images. `measure` (images -> float) matches another blur measure instead (e.g. the mean
+    high-frequency share), target_laplacian then being that measure's target. Returns (blurred images, sigma)."""
     from torchvision.transforms.v2.functional import gaussian_blur
 
-    def blurred(sigma: float) -> torch.Tensor:
-        return gaussian_blur(images, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
+    def blurred(sigma: float, x: torch.Tensor) -> torch.Tensor:
+        return gaussian_blur(x, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
 
+    score = measure or (lambda x: laplacian_variance(x).mean().item())
     probe = images[:200]  # choosing the width on 200 images is as good as on all, and far cheaper
-    best = min(sigmas, key=lambda s: abs(laplacian_variance(gaussian_blur(probe, kernel_size=2 * math.ceil(3 * s) + 1, sigma=s)).mean().item()
-                                         - target_laplacian))
-    return blurred(best), best
+    best = min(sigmas, key=lambda s: abs(score(blurred(s, probe)) - target_laplacian))
+    return blurred(best, images), best

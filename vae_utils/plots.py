@@ -119,14 +119,17 @@ def image_grid(images: torch.Tensor, title: str, name: str | None = None, nrow: 
 
 
 def loss_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], key: str, title: str,
-                ylabel: str = "nats per image", name: str | None = None, log: bool = False) -> None:
-    """One curve per run of history[key] against epoch (with the held-out 'val_' curve dashed when present)."""
+                ylabel: str = "nats per image", name: str | None = None, log: bool = False, first_epoch: int = 1) -> None:
+    """One curve per run of history[key] against epoch (with the held-out 'val_' curve dashed when present), from
+    `first_epoch` on (2 leaves out a first epoch whose average, taken while the weights are still random, would
+    flatten the rest of the curve)."""
     fig, ax = plt.subplots(figsize=(8.5, 3.8), layout="constrained")
     for label, history in histories.items():
-        epochs = np.arange(1, len(history[f"train_{key}"]) + 1)
-        (line,) = ax.plot(epochs, history[f"train_{key}"], marker="o", ms=3, label=f"{label} (train)")
+        skip = max(0, min(first_epoch - 1, len(history[f"train_{key}"]) - 1))  # a one-epoch run (smoke) keeps its one point
+        epochs = np.arange(1, len(history[f"train_{key}"]) + 1)[skip:]
+        (line,) = ax.plot(epochs, history[f"train_{key}"][skip:], marker="o", ms=3, label=f"{label} (train)")
         if f"val_{key}" in history:
-            ax.plot(epochs, history[f"val_{key}"], ls="--", color=line.get_color(), label=f"{label} (held-out)")
+            ax.plot(epochs, history[f"val_{key}"][skip:], ls="--", color=line.get_color(), label=f"{label} (held-out)")
     ax.set(title=title, xlabel="epoch", ylabel=ylabel)
     if log:
         ax.set_yscale("log")
