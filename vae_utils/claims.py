@@ -40,7 +40,7 @@ MAX_CLAIM_CHARACTERS = 120  # the ledger's claim cell; the full wording goes in 
 
 # Notebooks whose claims still carry the old record ({"numbers": {"difference", "stderr"}}, judged at 2 s.e.); the
 # ledger marks them as awaiting re-judgement (issue 19) and the list shrinks as each notebook is re-judged.
-OLD_RECORD_NOTEBOOKS = ("06_celeba_faces", "07_synthetic_augmentation")
+OLD_RECORD_NOTEBOOKS = ("06_celeba_faces",)
 
 
 def t_factor(n: int, level: float = 0.95) -> float:
