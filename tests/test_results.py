@@ -43,12 +43,6 @@ def test_mean_std_table_writes_mean_plus_minus_std_per_model():
     assert table.splitlines() == ["| model | x |", "|---|---|", "| a | 1.235 ± 0.012 |", "| b | 2.000 ± 0.5 |"]
 
 
-def test_difference_table_bolds_only_measurable_differences():
-    table = results.difference_table({"a − b": {"x": {"mean": 0.5, "stderr": 0.1, "measurable": True},
-                                                "y": {"mean": -0.01, "stderr": 0.1, "measurable": False}}}, fmt=".2f")
-    assert table.splitlines()[-1] == "| a − b | **+0.50 ± 0.1** | -0.01 ± 0.1 |"
-
-
 def test_mean_std_table_shows_a_single_run_without_a_spread_and_a_missing_value_as_a_dash():
     table = results.mean_std_table({"one run": {"x": (0.5, float("nan")), "y": (float("nan"), float("nan"))}}, ["x", "y"], fmt=".2f")
     assert table.splitlines()[-1] == "| one run | 0.50 | — |"

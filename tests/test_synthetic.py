@@ -171,3 +171,24 @@ def test_label_agreement_counts_per_class():
 
     agree = synthetic.label_agreement(Fixed(), torch.rand(4, 1, 8, 8), torch.tensor([0, 1, 1, 1]))
     assert agree["accuracy"] == 0.75 and agree["per_class"] == [0.0, 1.0] and agree["stderr"] > 0
+
+
+def test_augmentation_grid_builds_each_set_from_the_same_real_and_source_images(tmp_path):
+    """Each method's set is described before it is made, its real part is the same n half-B images, and the control
+    adds the very half-A images the generated ones are made from."""
+    from types import SimpleNamespace
+    half_a, half_b, test = halves(40, seed=1), halves(40, seed=2), halves(20, seed=3)
+    vae = SimpleNamespace(model=small_vae(), path=tmp_path / "vae.pt")
+    cvae = SimpleNamespace(model=ConditionalVAE((1, 8, 8), 4, 2).eval(), path=tmp_path / "cvae.pt")
+    grid = synthetic.AugmentationGrid(half_a, half_b, test, vae, cvae, 0.5, tmp_path)
+    sets = {m: grid.training_set(m, 10, 0, 1.0) for m in synthetic.GRID_METHODS}
+    for method, (description, make) in sets.items():
+        assert make().description == description, method
+    control, made = sets["real + real (half A)"][1](), sets["real + VAE (S1)"][1]()
+    assert torch.equal(control.images[:10], made.images[:10]) and torch.equal(control.labels, made.labels)
+    assert len(sets["real only"][1]()) == 10 and len(sets["VAE only"][1]()) == 10
+    with pytest.raises(ValueError, match="Unknown method"):
+        grid.training_set("real + GAN", 10, 0, 1.0)
+    record = grid.record("real + affine", 10, 1, ClassifierConfig(steps=2, batch_size=8), prefix="toy")
+    assert 0 <= record["test_accuracy"] <= 1 and len(list(tmp_path.glob("toy_real_affine_n10_s1-*.json"))) == 1
+    assert grid.record("real + affine", 10, 1, ClassifierConfig(steps=2, batch_size=8), prefix="toy") == record  # cached

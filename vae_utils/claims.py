@@ -38,9 +38,6 @@ FIELDS = ("id", "report", "claim", "protocol", "decision", "verdict", "section")
 DECISION_FIELDS = ("estimate", "low", "high", "n", "unit", "over")
 MAX_CLAIM_CHARACTERS = 120  # the ledger's claim cell; the full wording goes in `protocol` or `support`
 
-# Notebooks whose claims still carry the old record ({"numbers": {"difference", "stderr"}}, judged at 2 s.e.); the
-# ledger marks them as awaiting re-judgement (issue 19) and the list shrinks as each notebook is re-judged.
-OLD_RECORD_NOTEBOOKS = ("07_synthetic_augmentation",)
 
 
 def t_factor(n: int, level: float = 0.95) -> float:
@@ -163,49 +160,6 @@ def claim_problems(entry: dict) -> list[str]:
     return problems
 
 
-# The old record, kept while notebooks 02-07 still write it (OLD_RECORD_NOTEBOOKS); removed when they are re-judged.
-def verdict_for(difference: float, stderr: float) -> str:
-    """The old rule: a difference under twice its standard error is "no measurable difference"."""
-    if not math.isfinite(difference) or not math.isfinite(stderr) or stderr < 0:
-        raise ValueError(f"difference and stderr must be finite (stderr >= 0), got {difference}, {stderr}")
-    if abs(difference) < 2 * stderr or difference == 0:
-        return "no measurable difference"
-    return "reproduced" if difference > 0 else "refuted"
-
-
-def difference_of_estimates(claimed_larger: dict, other: dict) -> dict[str, float]:
-    """{"difference", "stderr"} between two independent estimates {"mean", "stderr"} (old record)."""
-    return {"difference": claimed_larger["mean"] - other["mean"],
-            "stderr": math.hypot(claimed_larger["stderr"], other["stderr"])}
-
-
-def make_claim(id: str, report: str, claim: str, numbers: dict, section: str, verdict: str | None = None) -> dict:
-    """An old-record ledger entry (numbers.difference/stderr, judged at 2 s.e.)."""
-    if verdict is None:
-        verdict = verdict_for(numbers["difference"], numbers["stderr"])
-    entry = {"id": id, "report": report, "claim": claim, "verdict": verdict, "numbers": numbers, "section": section}
-    problems = old_record_problems(entry)
-    if problems:
-        raise ValueError(f"claim {id!r}: " + "; ".join(problems))
-    return entry
-
-
-def old_record_problems(entry: dict) -> list[str]:
-    """The old record (numbers.difference/stderr, judged at 2 s.e.), kept for notebooks not yet re-judged."""
-    problems = [f"missing {name!r}" for name in ("id", "report", "claim", "verdict", "numbers", "section") if not entry.get(name)]
-    verdict = entry.get("verdict", "")
-    old_words = ("reproduced", "refuted", "no measurable difference", "not testable here")
-    if verdict and not any(verdict == w or (w == "not testable here" and verdict.startswith(w + " (")) for w in old_words):
-        problems.append(f"verdict {verdict!r} is not one of the old record's: {', '.join(old_words)} (with its reason)")
-    numbers = entry.get("numbers") or {}
-    if "difference" in numbers and "stderr" in numbers:
-        d, s = float(numbers["difference"]), float(numbers["stderr"])
-        expected = verdict_for(d, s)
-        if entry.get("verdict") != expected:
-            problems.append(f"verdict {entry.get('verdict')!r} contradicts its numbers under the old rule: {expected!r}")
-    return problems
-
-
 def load_claims(artifacts_dir: str | Path = ".") -> list[dict]:
     """Every notebook's claims from `results/*.json`, each with its `notebook` added, in notebook order."""
     claims = []
@@ -237,10 +191,7 @@ def format_decision(decision: dict) -> str:
 def ledger_row(claim: dict, link_prefix: str = "notebooks/", link_suffix: str = ".ipynb") -> list[str]:
     """One short ledger row: claim | verdict | deciding number [95 % interval] (n) | notebook §."""
     where = f"[{claim['notebook'].split('_')[0]}]({link_prefix}{claim['notebook']}{link_suffix}) § {claim['section']}"
-    if "decision" in claim:
-        return [f"{claim['report']}: {claim['claim']}", f"**{claim['verdict']}**", format_decision(claim["decision"]), where]
-    return [f"{claim['report']}: {claim['claim']}"[:MAX_CLAIM_CHARACTERS], f"{claim['verdict'].split(' (')[0]} (old rule)",
-            "being re-judged (issue 19)", where]
+    return [f"{claim['report']}: {claim['claim']}", f"**{claim['verdict']}**", format_decision(claim["decision"]), where]
 
 
 def ledger_markdown(claims: list[dict], link_prefix: str = "notebooks/", link_suffix: str = ".ipynb") -> str:

@@ -41,7 +41,8 @@ PARAMETER_RANGES: dict[str, dict[str, tuple[float | None, float | None, str]]] =
     "04_posterior_collapse": {"seeds": SEEDS_COMPARED, "train_size": AT_LEAST_A_BATCH},
     "05_reconstruction_weighting": {"seeds": SEEDS_COMPARED, "train_size": AT_LEAST_A_BATCH},
     "06_celeba_faces": {"train_size": AT_LEAST_A_BATCH},
-    "07_synthetic_augmentation": {"seeds": SEEDS_COMPARED, "noise_scale": (0, None, "a standard deviation"),
+    "07_synthetic_augmentation": {"seeds": SEEDS_COMPARED, "long_seeds": SEEDS_COMPARED,
+                                  "scarce_seeds": SEEDS_COMPARED, "noise_scale": (0, None, "a standard deviation"),
                                   "portion": (0, 1, "a share of the code's coordinates")},
 }
 COUNTING = (1, None, "it counts something")
@@ -82,6 +83,13 @@ NOTEBOOK_PROFILES: dict[str, dict[str, dict]] = {
                      iwae_images=1000, path_pairs=500, samples=1000, beta_seeds=5, beta_epochs=12),
         "smoke": dict(faces_epochs=1, report_epochs=1, classifier_epochs=1, train_size=300, test_size=200, iwae_k=2,
                       iwae_images=50, path_pairs=20, samples=100, beta_seeds=2, beta_epochs=1)},
+    "07_synthetic_augmentation": {  # full: the settings of every cached run in checkpoints/07_*
+        "full": dict(classifier_steps=600, long_steps=1407, vae_epochs=6, table4_epochs=10, seeds=3, long_seeds=5, scarce_seeds=10,
+                     split_size=None, test_size=None, low_sizes=(100, 300, 1000), fractions=(0.2, 0.5, 1.0), sweep_size=1000,
+                     noise_scales=(0.0, 0.5, 1.0, 2.0, 4.0), label_check_size=5000),
+        "smoke": dict(classifier_steps=8, long_steps=8, vae_epochs=1, table4_epochs=1, seeds=2, long_seeds=2, scarce_seeds=2, split_size=1000,
+                      test_size=300, low_sizes=(20,), fractions=(0.2, 0.5, 1.0), sweep_size=20, noise_scales=(0.0, 1.0, 4.0),
+                      label_check_size=200)},
 }
 
 

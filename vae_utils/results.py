@@ -151,15 +151,6 @@ def mean_std_table(summaries: dict[str, dict[str, tuple[float, float]]], columns
     return markdown_table([{first_column: label, **{c: cell(*s[c]) for c in columns}} for label, s in summaries.items()])
 
 
-def difference_table(comparisons: dict[str, dict[str, dict]], fmt: str = ".3g") -> str:
-    """Paired differences ({comparison: {column: {"mean", "stderr", "measurable"}}}, as `stats.paired_comparisons`
-    gives them) as a Markdown table of "mean ± standard error" cells, in bold where the difference is measurable."""
-    def cell(d: dict) -> str:
-        text = f"{d['mean']:+{fmt}} ± {d['stderr']:.2g}"
-        return f"**{text}**" if d["measurable"] else text
-    return markdown_table([{"comparison": name, **{c: cell(d) for c, d in columns.items()}} for name, columns in comparisons.items()])
-
-
 def _replace_block(text: str, marker: str, body: str) -> str:
     start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
     if start not in text or end not in text:

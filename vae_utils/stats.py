@@ -1,10 +1,10 @@
-"""Numbers over seeds: mean ± std per model, and the verdict rule for a difference between two models."""
+"""Numbers over seeds: mean ± std per model, paired differences, trends and proportions. The verdict rule
+(Student-t intervals) lives in `claims`."""
 from __future__ import annotations
 
 import math
 from typing import Mapping, Sequence
 
-from .claims import verdict_for
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -23,17 +23,6 @@ def seed_summary(rows: Sequence[Mapping[str, float]]) -> dict[str, tuple[float, 
     return {column: mean_std([row[column] for row in rows]) for column in rows[0]}
 
 
-def difference(first: Mapping[str, tuple[float, float]], second: Mapping[str, tuple[float, float]], column: str,
-               seeds_first: int, seeds_second: int | None = None) -> dict:
-    """first − second of one column's seed means, with the standard error of that difference
-    sqrt(s1²/n1 + s2²/n2), and whether it is measurable: larger than twice its standard error (our verdict rule).
-    With a single seed on either side the standard error is NaN and nothing is measurable."""
-    seeds_second = seeds_first if seeds_second is None else seeds_second
-    (m1, s1), (m2, s2) = first[column], second[column]
-    stderr = math.sqrt(s1 ** 2 / seeds_first + s2 ** 2 / seeds_second)
-    return {"difference": m1 - m2, "stderr": stderr, "measurable": bool(abs(m1 - m2) > 2 * stderr)}
-
-
 def seed_statistics(values: Sequence[float]) -> dict[str, float]:
     """One measurement over training seeds -> {"mean", "std" (sample std; 0 for a single seed), "n"}."""
     mean, std = mean_std(values)
@@ -48,35 +37,6 @@ def paired_seed_difference(first: Sequence[float], second: Sequence[float]) -> d
     return {"mean": mean, "stderr": std / math.sqrt(len(differences)), "n": len(differences)}
 
 
-def paired_comparisons(per_seed: Mapping[str, Sequence[Mapping[str, float]]], pairs: Sequence[tuple[str, str]],
-                       columns: Sequence[str]) -> dict[str, dict[str, dict[str, float]]]:
-    """Models' per-seed numbers ({model: [one row per seed, in seed order]}) compared pair by pair:
-    {"first − second": {column: paired_seed_difference(first's column, second's) plus "measurable"}}."""
-    out = {}
-    for first, second in pairs:
-        out[f"{first} − {second}"] = {}
-        for column in columns:
-            d = paired_seed_difference([row[column] for row in per_seed[first]], [row[column] for row in per_seed[second]])
-            out[f"{first} − {second}"][column] = {**d, "measurable": measurable(d)}
-    return out
-
-
-def measurable(difference: Mapping[str, float]) -> bool:
-    """The collection's rule (`claims.verdict_for`) on {"mean", "stderr"}: the difference counts when it is at least
-    twice its standard error and not zero; with an unknown (NaN) standard error it never counts."""
-    if not math.isfinite(difference["stderr"]):
-        return False
-    return verdict_for(difference["mean"], difference["stderr"]) != "no measurable difference"
-
-
-def in_words(difference: Mapping[str, float], lower: str, higher: str) -> str:
-    """A difference {"mean", "stderr"} in words under the collection's rule: "no measurable difference", or
-    "measurably <lower>" / "measurably <higher>" by its sign."""
-    if not measurable(difference):
-        return "no measurable difference"
-    return f"measurably {lower if difference['mean'] < 0 else higher}"
-
-
 def linear_trend(values: Sequence[float]) -> dict[str, float]:
     """Least-squares slope of values against their index (units per step) with its standard error, for asking
     whether a training curve is still moving: {"slope", "stderr", "steps"}. Needs at least 3 values."""
@@ -89,13 +49,6 @@ def linear_trend(values: Sequence[float]) -> dict[str, float]:
     slope = sum((i - mean_x) * (v - mean_y) for i, v in enumerate(values)) / sxx
     residual = sum((v - mean_y - slope * (i - mean_x)) ** 2 for i, v in enumerate(values))
     return {"slope": slope, "stderr": math.sqrt(residual / (n - 2) / sxx), "steps": n}
-
-
-def trend_in_words(trend: Mapping[str, float], units: str = "nats per epoch") -> str:
-    """A `linear_trend` in words under the two-standard-error rule: rising, falling or flat within its noise."""
-    moving = abs(trend["slope"]) > 2 * trend["stderr"]
-    said = ("still rising" if trend["slope"] > 0 else "falling") if moving else "flat within its noise"
-    return f"{said} ({trend['slope']:+.2f} ± {trend['stderr']:.2f} {units} over {trend['steps']} epochs)"
 
 
 def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:

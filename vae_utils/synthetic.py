@@ -3,15 +3,15 @@ label-conditional VAE, labelled, and mixed with real data; the conditional VAE's
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from .checkpoints import checkpoint_path, load_or_train
-from .classify import predictions
-from .data import ImageTensors, iterate_batches, to_float
+from .classify import ClassifierConfig, classifier_record, predictions
+from .data import ImageTensors, iterate_batches, subset, to_float
 from .losses import elbo_terms
 from .models import VAE, ConditionalVAE, non_default_fields
 from .train import TrainConfig, pick_device, prefers_channels_last, seed_everything
@@ -173,3 +173,56 @@ def label_agreement(classifier: torch.nn.Module, images: torch.Tensor, labels: t
     return {"accuracy": accuracy, "stderr": (accuracy * (1 - accuracy) / max(1, len(agree) - 1)) ** 0.5,
             "per_class": [agree[labels == c].mean().item() if (labels == c).any() else float("nan")
                           for c in range(int(labels.max()) + 1)]}
+
+
+# Notebook 07's training sets for the classifier, by name: what each adds to n real images of half B.
+GRID_METHODS = {"real only": "real", "real + real (half A)": "real_real", "real + VAE (S1)": "real_vae",
+                "real + affine": "real_affine", "VAE only": "vae_only", "real + CVAE": "real_cvae"}
+AFFINE = {"affine_degrees": 10.0, "affine_translate": 0.1}  # classic augmentation: ±10° rotations, ±10 % shifts
+
+
+@dataclass
+class AugmentationGrid:
+    """Classifier runs on real and generated training sets, each cached as JSON by its config and data (only the
+    test numbers are kept). For n real images and seed s: the real images are `subset(half_b, n, s)`; the generated
+    ones come from the same n half-A images `subset(half_a, n, s)` (their perturbed codes, or conditional samples with
+    their labels), and "real + real (half A)" adds those n half-A images themselves — the control that asks whether a
+    generated image is worth as much as the real one it was made from."""
+
+    half_a: ImageTensors
+    half_b: ImageTensors
+    test: ImageTensors
+    vae: object  # a trained VAE run (.model, .path): `train.fit`'s result
+    cvae: object  # a trained conditional VAE run (.model, .path)
+    portion: float
+    checkpoint_dir: str | Path = "checkpoints"
+    retrain: bool = False
+
+    def training_set(self, method: str, n: int, seed: int, noise_scale: float):
+        """(description, maker) of a method's training set: the cache key is known before anything is generated."""
+        if method not in GRID_METHODS:
+            raise ValueError(f"Unknown method {method!r}; choose one of {', '.join(GRID_METHODS)}.")
+        real, sources = subset(self.half_b, n, seed), subset(self.half_a, n, seed)
+        if method in ("real only", "real + affine"):
+            return real.description, lambda: real
+        if method == "real + real (half A)":
+            return combine_description(real.description, sources.description), lambda: combine(real, sources)
+        if method == "real + CVAE":
+            made = conditional_description(self.cvae.path.name, sources, seed)
+            return combine_description(real.description, made), lambda: combine(
+                real, conditional_dataset(self.cvae.model, self.cvae.path.name, sources, seed))
+        made = perturbed_description(self.vae.path.name, sources, noise_scale, self.portion, seed)
+        generate = lambda: perturbed_dataset(self.vae.model, self.vae.path.name, sources, noise_scale, self.portion, seed)
+        if method == "VAE only":
+            return made, generate
+        return combine_description(real.description, made), lambda: combine(real, generate())
+
+    def record(self, method: str, n: int, seed: int, config: ClassifierConfig, noise_scale: float = 1.0,
+               prefix: str = "07_grid") -> dict:
+        """The classifier trained on a method's set for `config` (its seed replaced by `seed`): {"test_accuracy",
+        "per_class", "train_images", "train_seconds", "history"}, from the cache when it was run before."""
+        description, make = self.training_set(method, n, seed, noise_scale)
+        config = replace(config, seed=seed, **(AFFINE if method == "real + affine" else {}))
+        noise = f"_noise{noise_scale:g}" if method in ("real + VAE (S1)", "VAE only") else ""
+        return classifier_record(config, make, description, self.test, name=f"{prefix}_{GRID_METHODS[method]}_n{n}{noise}_s{seed}",
+                                 checkpoint_dir=self.checkpoint_dir, retrain=self.retrain, progress=False)
