@@ -1,17 +1,21 @@
-"""The HTML site built from the committed notebooks: every page exists, every link resolves, every image is embedded,
-hidden inputs are gone, and the index carries each notebook's key number and the claims ledger."""
+"""The static site (Sphinx + MyST-NB + sphinx-book-theme, vae_utils.report) built from the committed notebooks: the
+build has no warnings, every page exists, every local link resolves, nothing is loaded from the network, hidden inputs
+are gone, the landing page is the README, the claims page carries every claim, docs/*.md pages join the navigation,
+and a folder of the user's own files is not overwritten. The browser checks (typeset math, images, search) are in
+tests/test_site.py."""
 from __future__ import annotations
 
 import json
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import nbformat
 import pytest
+from docutils.nodes import make_id
 
-from vae_utils.claims import claim_entry, decision_over_seeds
+from vae_utils.claims import claim_entry, decision_over_seeds, load_claims
 from vae_utils.report import build_site
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,63 +54,119 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory) -> Path:
-    return build_site(REPO, tmp_path_factory.mktemp("site")).parent
+    """The site of the checkout, built with warnings as errors (a warning fails every test here)."""
+    return build_site(REPO, tmp_path_factory.mktemp("site") / "site", strict=True).parent
 
 
 def copy_of_repo(tmp_path: Path, notebooks: list[Path]) -> Path:
-    """A repository root in tmp_path with copies of `notebooks` and of results/, and figures/ linked."""
+    """A repository root in tmp_path with copies of `notebooks`, README.md and results/, and figures/ and data/ linked."""
     root = tmp_path / "repo"
     (root / "notebooks").mkdir(parents=True)
     for path in notebooks:
         shutil.copy(path, root / "notebooks" / path.name)
+    shutil.copy(REPO / "README.md", root / "README.md")
     shutil.copytree(REPO / "results", root / "results")
-    (root / "figures").symlink_to(REPO / "figures", target_is_directory=True)
+    for folder in ("figures", "data"):
+        (root / folder).symlink_to(REPO / folder, target_is_directory=True)
     return root
 
 
-def test_one_page_per_notebook_and_an_index(site):
+def straight(text: str) -> str:
+    """Text with the typographic quotes that Sphinx's smartquotes puts in made straight again."""
+    return text.translate(str.maketrans({"\u201c": '"', "\u201d": '"', "\u2018": "'", "\u2019": "'"}))
+
+
+def html_pages(site: Path) -> list[Path]:
+    return sorted(p for p in site.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+
+
+def test_one_page_per_notebook_a_landing_page_a_claims_page_and_search(site):
     assert NOTEBOOKS, "no committed notebooks found"
-    assert sorted(p.name for p in site.glob("*.html")) == sorted(["index.html"] + [f"{p.stem}.html" for p in NOTEBOOKS])
+    for path in NOTEBOOKS:
+        assert (site / "notebooks" / f"{path.stem}.html").is_file(), f"no page for {path.name}"
+    for name in ("index.html", "claims.html", "search.html", "searchindex.js"):
+        assert (site / name).is_file(), f"{name} is missing"
 
 
-def test_every_link_resolves_offline_and_every_image_is_embedded(site):
-    for path in sorted(site.glob("*.html")):
+def test_every_local_link_resolves_and_nothing_is_loaded_from_the_network(site):
+    for path in html_pages(site):
         page = Page(path)
-        images = [value for tag, name, value, _ in page.links if tag == "img"]
-        assert images, f"{path.name} shows no image"
-        for image in images:
-            assert image.startswith("data:image/") and ";base64," in image, \
-                f"{path.name}: <img> not embedded: {image[:80]}"
         for tag, name, value, attributes in page.links:
-            target, _, fragment = value.partition("#")
-            if value.startswith("data:"):
+            if value.startswith(("data:", "mailto:", "javascript:")):
                 continue
             if value.startswith(("http://", "https://", "//")):
-                # A link out of the site is fine; what the page loads must not need the network, except MathJax,
-                # loaded asynchronously (offline the formulas stay as TeX source).
-                assert (tag == "a" or tag == "script" and "mathjax" in value and "async" in attributes), \
-                    f"{path.name}: <{tag} {name}={value!r}> needs the network to read the page"
+                # a link out of the site is fine; anything the page loads (scripts, styles, images, fonts) is not
+                assert tag == "a", f"{path.relative_to(site)}: <{tag} {name}={value!r}> loads from the network"
                 continue
+            target = urlsplit(value).path
             if target:
-                assert (site / unquote(target)).is_file(), f"{path.name}: <{tag} {name}={value!r}> points at nothing"
-            if fragment:
-                ids = Page(site / unquote(target)).ids if target else page.ids
-                assert fragment in ids or unquote(fragment) in ids, f"{path.name}: anchor {value!r} not found"
+                assert (path.parent / unquote(target)).resolve().exists(), \
+                    f"{path.relative_to(site)}: <{tag} {name}={value!r}> points at nothing"
+        for script in (site / "_static").rglob("*.js"):
+            pass  # the bundled scripts are the theme's and MathJax's own; test_site.py checks what a browser requests
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file(), "the local MathJax is missing"
 
 
-def test_index_has_every_notebook_its_key_number_and_the_ledger(site):
-    page = Page(site / "index.html")
+def test_notebook_pages_show_images_and_how_to_run_them(site):
     for path in NOTEBOOKS:
-        assert f"{path.stem}.html" in [value for _, name, value, _ in page.links if name == "href"]
-        results_path = REPO / "results" / f"{path.stem}.json"
-        assert results_path.is_file(), f"{path.stem} has no {results_path.name} in results/: run the notebook"
-        results = json.loads(results_path.read_text())["results"]
-        assert results["headline"]["number"] in page.text, f"{path.stem}'s key number is missing from the index"
-    assert "The claims ledger" in page.text
-    assert "claims" in page.ids
+        page = Page(site / "notebooks" / f"{path.stem}.html")
+        assert [v for tag, _, v, _ in page.links if tag == "img"], f"{path.stem} shows no image"
+        for command in ("make run", "make test", "make lab"):
+            assert command in page.text.replace("\xa0", " "), f"{path.stem}: the banner does not name {command!r}"
+        downloads = [v for tag, _, v, _ in page.links if tag == "a" and v.endswith(f"_sources/notebooks/{path.name}")]
+        assert downloads, f"{path.stem}: no download link of its .ipynb"
+        assert (site / "_sources" / "notebooks" / path.name).read_bytes() == path.read_bytes(), \
+            f"{path.stem}: the download is not the committed notebook"
 
 
-def test_hide_input_cells_show_their_output_but_not_their_source(tmp_path):
+def test_committed_hide_input_and_injected_parameters_cells_are_hidden(site):
+    for path in NOTEBOOKS:
+        text = Page(site / "notebooks" / f"{path.stem}.html").text
+        for cell in nbformat.read(path, as_version=4).cells:
+            if "hide-input" in cell.metadata.get("tags", []) and cell.source.strip():
+                lines = cell.source.strip().splitlines()
+                telltale = max([line for line in lines if "{" in line] or lines, key=len)
+                assert telltale not in text, f"{path.stem}: a hide-input cell's source shows"
+            if "injected-parameters" in cell.metadata.get("tags", []):
+                assert cell.source.strip() not in text, f"{path.stem}: papermill's injected parameters show"
+
+
+def test_the_landing_page_is_the_readme_with_working_links(site):
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    page = Page(site / "index.html")
+    hrefs = [urlsplit(v).path for tag, _, v, _ in page.links if tag == "a"]
+    title = next(line.lstrip("#").strip() for line in readme.splitlines() if line.startswith("# "))
+    assert title in page.text
+    for path in NOTEBOOKS:
+        if f"notebooks/{path.name}" in readme:  # README links to the notebook: the site links to its page
+            assert f"notebooks/{path.stem}.html" in hrefs, f"the landing page does not link {path.stem}'s page"
+    assert "claims.html" in hrefs, "the navigation does not reach the claims page"
+    readme_images = [line for line in readme.splitlines() if "](figures/" in line]
+    assert len([v for tag, _, v, _ in page.links if tag == "img"]) >= len(readme_images) > 0
+
+
+def test_the_claims_page_lists_every_claim(site):
+    page = Page(site / "claims.html")
+    claims = load_claims(REPO)
+    assert claims, "no claims in results/"
+    for claim in claims:
+        assert make_id(f"claim-{claim['id']}") in page.ids, f"claim {claim['id']} has no entry on the claims page"
+        assert straight(claim["claim"])[:40] in straight(page.text), f"claim {claim['id']}'s wording is missing"
+        assert claim["verdict"] in page.text
+
+
+def test_explorers_become_stills_with_a_note(site):
+    for path in NOTEBOOKS:
+        if "LatentExplorer(" in path.read_text():
+            page = Page(site / "notebooks" / f"{path.stem}.html")
+            assert "An interactive explorer: in JupyterLab" in page.text, f"{path.stem}: explorer note missing"
+            assert "z[0] = " in page.text, f"{path.stem}: the explorer's saved slider positions are missing"
+            assert not any("widget" in v and v.endswith(".js") for _, _, v, _ in page.links), "widget JS loaded"
+
+
+def test_hide_input_docs_pages_and_a_claim_in_a_repository_copy(tmp_path):
+    """One build of a small copy: a hide-input cell added, a docs page (linking the README, a notebook and a plain
+    file) and a made-up claim; the docs page joins the navigation without any configuration."""
     notebook = nbformat.read(REPO / "notebooks" / "02_vae_mnist.ipynb", as_version=4)
     shown = next(c for c in notebook.cells if c.cell_type == "code" and "top_dims" in c.source)
     hidden = nbformat.v4.new_code_cell('print("the hidden cell printed this")  # hidden-source-marker')
@@ -115,54 +175,35 @@ def test_hide_input_cells_show_their_output_but_not_their_source(tmp_path):
     notebook.cells.insert(5, hidden)
     root = copy_of_repo(tmp_path, [])
     nbformat.write(notebook, root / "notebooks" / "02_vae_mnist.ipynb")
-    page = Page(build_site(root, tmp_path / "site").parent / "02_vae_mnist.html")
+    # a README for this copy, which has one notebook (the real one links all eight: broken links fail a strict build)
+    (root / "README.md").write_text("# A copy\n\nRead [notebook 02](notebooks/02_vae_mnist.ipynb) first.\n\n"
+                                    "![a figure](figures/02_vae_mnist/bound_vs_epochs.png)\n")
+    (root / "docs").mkdir()
+    (root / "docs" / "zz_extra.md").write_text(
+        "# An extra page\n\nBack to the [front page](../README.md), on to [notebook 02](../notebooks/02_vae_mnist.ipynb)"
+        " and the [data notes](../data/README.md).\n\n$$\\mathbb E[x]$$\n")
+    results = root / "results" / "02_vae_mnist.json"
+    payload = json.loads(results.read_text())
+    payload["results"]["claims"] = [claim_entry("S1-made-up", "S1", "a claim made up for this test", "three made-up "
+                                                "seeds", decision_over_seeds([2.5, 3.0, 3.5], "nats"), "Latent sizes")]
+    results.write_text(json.dumps(payload))
+    for other in (root / "results").glob("*.json"):
+        if other != results:
+            other.unlink()
+
+    site = build_site(root, tmp_path / "site", strict=True).parent
+    page = Page(site / "notebooks" / "02_vae_mnist.html")
     assert "hidden-source-marker" not in page.text, "a hide-input cell's source is on the page"
     assert "the hidden cell printed this" in page.text, "the hidden cell's output is missing"
     assert shown.source.splitlines()[0] in page.text, "an ordinary cell's source is missing"
-
-
-def test_committed_hide_input_and_injected_parameters_cells_are_hidden(site):
-    for path in NOTEBOOKS:
-        text = Page(site / f"{path.stem}.html").text
-        for cell in nbformat.read(path, as_version=4).cells:
-            if "hide-input" in cell.metadata.get("tags", []) and cell.source.strip():
-                lines = cell.source.strip().splitlines()
-                # its longest line with a {placeholder}: that cannot appear in the rendered output, nor (unlike a
-                # generic first line such as display(Markdown(...))) in another cell
-                telltale = max([line for line in lines if "{" in line] or lines, key=len)
-                assert telltale not in text, f"{path.stem}: a hide-input cell's source shows"
-            if "injected-parameters" in cell.metadata.get("tags", []):
-                assert cell.source.strip() not in text, f"{path.stem}: papermill's injected parameters show"
-
-
-def test_ledger_lists_recorded_claims_and_says_when_there_are_none(tmp_path):
-    root = copy_of_repo(tmp_path, [REPO / "notebooks" / "02_vae_mnist.ipynb"])
-    for path in (root / "results").glob("*.json"):
-        payload = json.loads(path.read_text())
-        payload["results"].pop("claims", None)
-        path.write_text(json.dumps(payload))
-    index = build_site(root, tmp_path / "none")
-    assert "No claims recorded yet." in Page(index).text
-
-    results = root / "results" / "02_vae_mnist.json"
-    payload = json.loads(results.read_text())
-    payload["results"]["claims"] = [claim_entry("S1-test", "S1", "a claim made up for this test", "three made-up seeds",
-                                                decision_over_seeds([2.5, 3.0, 3.5], "nats"), "Latent sizes, measured")]
-    results.write_text(json.dumps(payload))
-    index = build_site(root, tmp_path / "one")
-    page = Page(index)
-    assert "a claim made up for this test" in page.text and "reproduced" in page.text
-    assert "S1: a claim made up for this test" in page.text and "(3 seeds)" in page.text
-    ledger_links = [value for tag, _, value, _ in page.links if tag == "a" and value == "02_vae_mnist.html"]
-    assert len(ledger_links) == 2, "the notebook table and the ledger both link to the notebook's page"
-
-
-def test_explorers_become_stills_with_a_note(site):
-    for path in NOTEBOOKS:
-        if "LatentExplorer(" in path.read_text():
-            page = Page(site / f"{path.stem}.html")
-            assert "An interactive explorer: in JupyterLab" in page.text, f"{path.stem}: explorer note missing"
-            assert "z[0] = " in page.text, f"{path.stem}: the explorer's saved slider positions are missing"
+    extra = Page(site / "docs" / "zz_extra.html")
+    hrefs = [urlsplit(v).path for tag, _, v, _ in extra.links if tag == "a"]
+    assert "../index.html" in hrefs and "../notebooks/02_vae_mnist.html" in hrefs
+    assert any(h.endswith("/README.md") and "_downloads" in h for h in hrefs), "the plain file is not downloadable"
+    assert "docs/zz_extra.html" in [urlsplit(v).path for tag, _, v, _ in Page(site / "index.html").links]
+    claims = Page(site / "claims.html")
+    assert "claim-s1-made-up" in claims.ids and "a claim made up for this test" in claims.text
+    assert "reproduced" in claims.text and "(3 seeds)" in claims.text
 
 
 def test_a_folder_of_the_users_own_files_is_not_overwritten(tmp_path, capsys):
@@ -177,30 +218,23 @@ def test_a_folder_of_the_users_own_files_is_not_overwritten(tmp_path, capsys):
     site = tmp_path / "site"
     assert main(["--repo", str(root), "-o", str(site)]) == 0  # new folder
     assert main(["--repo", str(root), "-o", str(site)]) == 0  # a previous site is rebuilt in place
-    assert sorted(p.name for p in site.iterdir()) == ["04_posterior_collapse.html", "index.html"]
-    assert main(["--repo", str(root), "-o", str(mine), "--force"]) == 0
-    assert "my own home page" not in (mine / "index.html").read_text()
+    assert (site / "notebooks" / "04_posterior_collapse.html").is_file()
     (tmp_path / "a_file").write_text("")
     assert main(["--repo", str(root), "-o", str(tmp_path / "a_file")]) == 1
     assert capsys.readouterr().err.splitlines()[-1].startswith(f"error: cannot write the site into {tmp_path / 'a_file'}")
 
 
-def test_ctrl_c_during_the_build_leaves_whole_pages_and_exits_130(tmp_path, monkeypatch, capsys):
+def test_ctrl_c_during_the_build_exits_130_without_a_traceback(tmp_path, monkeypatch, capsys):
     from vae_utils import report
     root = copy_of_repo(tmp_path, [REPO / "notebooks" / "04_posterior_collapse.ipynb"])
-    site = tmp_path / "site"
-    assert report.main(["--repo", str(root), "-o", str(site)]) == 0
-    before = (site / "index.html").read_text()
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(report, "index_html", interrupted)
-    assert report.main(["--repo", str(root), "-o", str(site)]) == 130
+    monkeypatch.setattr(report, "sphinx_build", interrupted)
+    assert report.main(["--repo", str(root), "-o", str(tmp_path / "site")]) == 130
     err = capsys.readouterr().err
     assert "Interrupted" in err and "Traceback" not in err
-    assert (site / "index.html").read_text() == before
-    assert sorted(p.name for p in site.iterdir()) == ["04_posterior_collapse.html", "index.html"]  # no temporaries
 
 
 def test_a_repository_without_notebooks_is_named(tmp_path, capsys):
