@@ -3,7 +3,7 @@ the other, all cores each), through the runner itself.
 
     python benchmarks/sweep_parallel.py            # notebook 01's smoke profile on 4,096 training images, seeds 0 and 1
 
-Writes benchmarks/sweep_results.json and the README's sweep block, with the 1-minute load average before each
+Writes benchmarks/sweep_results.json and docs/performance.md's sweep block, with the 1-minute load average before each
 measurement (other work on the machine makes both numbers slower).
 """
 from __future__ import annotations
@@ -44,7 +44,7 @@ def main() -> None:
         print(f"-j {jobs}: {report[f'seconds_j{jobs}']:.0f} s")
     report["speedup"] = round(report["seconds_j1"] / report["seconds_j2"], 2)
     (REPO / "benchmarks" / "sweep_results.json").write_text(json.dumps(report, indent=2) + "\n")
-    update_readme(REPO / "README.md", "sweep-performance", (
+    update_readme(REPO / "docs" / "performance.md", "sweep-performance", (
         f"A 2-run sweep (notebook {args.notebook}, smoke profile on {args.train_size:,} training images, seeds 0 and 1) took "
         f"**{report['seconds_j1']:.0f} s** one after the other (`-j 1`, {report['cores']} threads each) and "
         f"**{report['seconds_j2']:.0f} s** side by side (`-j 2`, {max(1, report['cores'] // 2)} thread(s) each): "

@@ -4,7 +4,7 @@
 
 Every loop trains the same model on the same uint8 MNIST tensor (batch 128, Adam 1e-3, Bernoulli ELBO); each is
 measured `--repeats` times, interleaved, and the best run counts. Results go to benchmarks/results.json and the
-README's performance block. Notebook run times are measured by the runner itself (README's timing table).
+docs/performance.md's performance block. Notebook run times are measured by the runner itself (docs/performance.md's timing table).
 """
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def main() -> None:
     lines.append(f"\n`fit` reaches **{report['fit_vs_fastest_bare']:.2f}×** the fastest bare loop "
                  f"(S1 conv VAE, batch {BATCH}, {args.steps} steps, best of {args.repeats}; {report['machine']}, torch {torch.__version__})."
                  + (" The torch.compile figure includes its compilation, which a run this short does not earn back." if args.compile else ""))
-    update_readme(REPO / "README.md", "performance", "\n".join(lines))
+    update_readme(REPO / "docs" / "performance.md", "performance", "\n".join(lines))
 
 
 if __name__ == "__main__":

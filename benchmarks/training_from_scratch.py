@@ -5,7 +5,7 @@
 
 Runs the runner (full profile) with an empty checkpoint cache, so nothing is loaded and every model trains, and
 records each notebook's training seconds (`train_seconds_total` in its results) with the machine, its thread count
-and the load average sampled during the run, in benchmarks/training_from_scratch.json, and regenerates the README's
+and the load average sampled during the run, in benchmarks/training_from_scratch.json, and regenerates docs/performance.md's
 timing table from it. Nothing else in the checkout changes.
 """
 from __future__ import annotations
@@ -64,7 +64,7 @@ def main() -> None:
                         "date": datetime.now(timezone.utc).date().isoformat()}
         print(f"{name}: {record[name]['train_minutes']} min of training ({record[name]['machine']})")
     RECORD.write_text(json.dumps(dict(sorted(record.items())), indent=2) + "\n")
-    update_readme(REPO / "README.md", "timings", timing_table(REPO / TIMINGS, REPO, RECORD))
+    update_readme(REPO / "docs" / "performance.md", "timings", timing_table(REPO / TIMINGS, REPO, RECORD))
 
 
 if __name__ == "__main__":

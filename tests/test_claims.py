@@ -75,6 +75,9 @@ def test_ledger_rows_are_short(tmp_path):
     row = table.splitlines()[2]
     assert row.startswith("| S4: v2 is sharper | **reproduced** | +0.04") and "(3 seeds)" in row and "long" not in row
     assert "long" in claims.claims_long_markdown(claims.load_claims(tmp_path))
+    # the README's form: a short reference per row, its target once after the table
+    short = claims.ledger_markdown(claims.load_claims(tmp_path) * 2, reference=True).splitlines()
+    assert short[2].endswith("| [01 § 2][nb01] |") and short[-1] == "[nb01]: notebooks/01_x.ipynb" and short.count(short[-1]) == 1
 
 
 def test_every_recorded_claim_follows_its_rule():

@@ -55,3 +55,24 @@ def test_training_time_sentence_adds_the_from_scratch_run_when_recorded(tmp_path
         "train_minutes": 4.25, "machine": "CPU X, 2 threads, 2 cores", "date": "2026-01-02", "load_average_during_run": {"max": 2.4, "mean": 2.04}}}))
     assert results.training_time_sentence("01_a", 600.0, tmp_path).endswith(
         "from an empty cache by `benchmarks/training_from_scratch.py`: **4.2 min** (CPU X, 2 threads, 2 cores, load average 2.0, 2026-01-02)")
+
+
+def test_reading_table_times_each_notebook_and_rounds_reading_up_to_five_minutes(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    cells = [{"cell_type": "markdown", "source": ["word " * 1100]},          # 5.5 min of prose
+             {"cell_type": "code", "source": ["x = 1\n" * 20], "outputs": []}]  # 2 min of code
+    (tmp_path / "notebooks" / "01_toy.ipynb").write_text(json.dumps({"cells": cells}))
+    assert results.reading_minutes(tmp_path / "notebooks" / "01_toy.ipynb") == 10  # 7.5 min, rounded up to 10
+    timings = tmp_path / "timings.json"
+    timings.write_text(json.dumps({"01_toy": {"wall_seconds": 90.0, "trained_checkpoints": 0}}))
+    table = results.reading_table(tmp_path, guide={"01_toy": ("Why?", "this")}, timings_path=timings)
+    assert table.splitlines()[-1] == "| 01 | [Why?](notebooks/01_toy.ipynb) | this | 10 min | 1.5 min |"
+    # a run that trained something is not a re-run from checkpoints
+    timings.write_text(json.dumps({"01_toy": {"wall_seconds": 900.0, "trained_checkpoints": 2}}))
+    assert results.reading_table(tmp_path, guide={}, timings_path=timings).splitlines()[-1].endswith("| 10 min | — |")
+
+
+def test_every_notebook_has_its_line_in_the_reading_guide():
+    from vae_utils import config, run
+    assert set(run.available_notebooks()) == set(config.NOTEBOOK_GUIDE)
+    assert all("|" not in text for pair in config.NOTEBOOK_GUIDE.values() for text in pair)  # a pipe breaks the table

@@ -36,9 +36,11 @@ def make_repo(tmp_path: Path, monkeypatch, *cells: str, name: str = "98_toy") ->
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     (tmp_path / "notebooks").mkdir()
     nbformat.write(notebook, tmp_path / "notebooks" / f"{name}.ipynb")
-    (tmp_path / "README.md").write_text("<!-- notebooks:start -->\n<!-- notebooks:end -->\n"
-                                        "<!-- timings:start -->\n<!-- timings:end -->\n"
+    (tmp_path / "README.md").write_text("<!-- reading:start -->\n<!-- reading:end -->\n"
+                                        "<!-- notebooks:start -->\n<!-- notebooks:end -->\n"
                                         "<!-- claims:start -->\n<!-- claims:end -->\n")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "docs" / "performance.md").write_text("<!-- timings:start -->\n<!-- timings:end -->\n")
     monkeypatch.setattr(run, "NOTEBOOK_DIR", tmp_path / "notebooks")
     return tmp_path / "notebooks" / f"{name}.ipynb"
 
@@ -107,7 +109,8 @@ def test_successful_in_place_run_replaces_the_notebook_and_times_it(tmp_path, mo
     assert str(tmp_path) not in injected.source  # a committed notebook carries no path of this machine
     timings = json.loads((tmp_path / "benchmarks" / "notebook_timings.json").read_text())
     assert timings["98_toy"]["wall_seconds"] > 0 and timings["98_toy"]["trained_checkpoints"] == 0
-    assert "| 98_toy |" in (tmp_path / "README.md").read_text()
+    assert "| 98 | [98_toy](notebooks/98_toy.ipynb) |" in (tmp_path / "README.md").read_text()  # the reading order
+    assert "| 98_toy |" in (tmp_path / "docs" / "performance.md").read_text()
     assert json.loads((tmp_path / "build" / "run_log.jsonl").read_text().splitlines()[-1])["status"] == "done"
 
 
@@ -172,6 +175,7 @@ def interrupt_runner(tmp_path: Path, cells: list[str], ready) -> subprocess.Comp
     return subprocess.CompletedProcess(process.args, process.returncode, out, err)
 
 
+@pytest.mark.slow
 def test_ctrl_c_says_what_was_saved_and_exits_130(tmp_path):
     partials = lambda root: list((root / "checkpoints").glob("98_slow-*.partial.pt"))
     result = interrupt_runner(tmp_path, [TRAINING], lambda root: bool(partials(root)))

@@ -50,6 +50,7 @@ def test_grid_parsing_and_names():
         sweep.parse_sweep(["seed"])
 
 
+@pytest.mark.slow
 def test_local_sweep_summarises_and_skips_finished_runs(toy, tmp_path, capsys):
     out = tmp_path / "out"
     assert run.main(sweep_args(toy, out, "--sweep", "seed=0,1,2", "--sweep", "rate=0.5,1", "-j", "2")) == 0
@@ -68,6 +69,7 @@ def test_local_sweep_summarises_and_skips_finished_runs(toy, tmp_path, capsys):
     assert "0 of 1" not in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_a_failing_run_does_not_stop_the_others(toy, tmp_path, capsys):
     out = tmp_path / "out"
     assert run.main(sweep_args(toy, out, "--sweep", "seed=0,13,2", "-j", "1")) == 1
@@ -84,6 +86,7 @@ def test_sweep_values_are_checked_before_anything_runs(toy, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.slow
 def test_sweep_on_a_dask_local_cluster(toy, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
@@ -95,6 +98,7 @@ def test_sweep_on_a_dask_local_cluster(toy, tmp_path):
     assert (out / "summary.md").is_file()
 
 
+@pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs(toy, tmp_path):
     out = tmp_path / "out"
     script = f"import sys; from vae_utils import run; sys.exit(run.main({sweep_args(toy, out, '--sweep', 'pause=0,60', '-j', '1')!r}))"
@@ -118,6 +122,7 @@ def run_in_child(arguments: list[str], timeout: float) -> subprocess.CompletedPr
     return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow
 def test_a_scheduler_without_workers_says_so_and_gives_up(toy, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=0, processes=True, dashboard_address=None) as cluster:

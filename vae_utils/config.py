@@ -128,3 +128,28 @@ def output_dirs(artifacts_dir: str = DEFAULT_ARTIFACTS_DIR, checkpoint_dir: str 
     if artifacts_dir == DEFAULT_ARTIFACTS_DIR and os.environ.get(ARTIFACTS_VARIABLE):
         artifacts_dir = os.environ[ARTIFACTS_VARIABLE]
     return artifacts_dir, cache
+
+
+# The README's reading order (results.reading_table): each notebook's question and what it teaches, in a line each.
+NOTEBOOK_GUIDE: dict[str, tuple[str, str]] = {
+    "01_autoencoder_basics": ("What does a plain autoencoder learn, and can its codes make new images?",
+                              "an autoencoder and its training loop in PyTorch; blur measured against baselines; why a "
+                              "code space with holes cannot be sampled"),
+    "02_vae_mnist": ("What does a VAE cost and gain on MNIST, measured as the literature does?",
+                     "the ELBO, the reparameterisation trick and the closed-form KL in code; the IWAE bound; latent size"),
+    "03_cifar_blur": ("Why do CIFAR-10 reconstructions blur, and what is the blur?",
+                      "the decoder mean against its draws; bits/dim; a sample distance checked against baselines"),
+    "03b_cifar_side_claims": ("Which of the reports' side claims about CIFAR-10 hold?",
+                              "testing a claim under the report's own conditions; float32 overflow in a naive loss"),
+    "04_posterior_collapse": ("What is posterior collapse, and what fixes it?",
+                              "KL per dimension, active units and I(x;z); why mean-MSE + KL collapses; KL annealing, "
+                              "free bits, reweighting"),
+    "05_reconstruction_weighting": ("What does the weight on a VAE loss mean, and can the decoder choose it?",
+                                    "any VAE loss read as a decoder noise σ and a β; rate against distortion; the σ-VAE"),
+    "06_celeba_faces": ("Do face VAEs lose glasses and gain smiles, and how do faces mix?",
+                        "spherical interpolation, attribute vectors, and judging a bias claim with a classifier and "
+                        "a blur control"),
+    "07_synthetic_augmentation": ("Is a VAE-made digit worth a real one to a classifier?",
+                                  "generated training data against the right baselines: real images, augmentation, "
+                                  "a conditional VAE"),
+}

@@ -166,8 +166,40 @@ def notebook_table(artifacts_dir: str | Path = ".") -> str:
         payload = json.loads(path.read_text())
         headline = payload["results"].get("headline", {})
         figure = headline.get("figure", "")
+        number = payload['notebook'].split('_')[0]
         rows.append(f"| [{payload['notebook']}](notebooks/{payload['notebook']}.ipynb) | "
-                    f"{f'![{figure}]({figure})' if figure else ''} | {headline.get('number', '')} |")
+                    f"{f'![key figure of {number}]({figure})' if figure else ''} | {headline.get('number', '')} |")
+    return "\n".join(rows)
+
+
+def reading_minutes(notebook_path: str | Path, words_per_minute: float = 200, seconds_per_code_line: float = 6) -> int:
+    """How long a notebook takes to read, in minutes rounded up to 5: its Markdown at `words_per_minute` and its code
+    at `seconds_per_code_line` (figures and tables are read with the text around them)."""
+    cells = json.loads(Path(notebook_path).read_text())["cells"]
+    words = sum(len("".join(c["source"]).split()) for c in cells if c["cell_type"] == "markdown")
+    code_lines = sum(len("".join(c["source"]).splitlines()) for c in cells if c["cell_type"] == "code")
+    minutes = words / words_per_minute + code_lines * seconds_per_code_line / 60
+    return max(5, 5 * math.ceil(minutes / 5))
+
+
+def reading_table(artifacts_dir: str | Path = ".", guide: dict[str, tuple[str, str]] | None = None,
+                  timings_path: str | Path | None = None) -> str:
+    """The README's reading order: one row per notebook (in order) with its question and what it teaches (`guide`,
+    by default `config.NOTEBOOK_GUIDE`), its reading time (`reading_minutes`) and the wall time of its last in-place
+    full run by the runner (`benchmarks/notebook_timings.json`), which loads the committed checkpoints."""
+    from .config import NOTEBOOK_GUIDE
+    guide = NOTEBOOK_GUIDE if guide is None else guide
+    root = Path(artifacts_dir)
+    timings_path = Path(timings_path) if timings_path is not None else root / "benchmarks" / "notebook_timings.json"
+    timings = json.loads(timings_path.read_text()) if timings_path.is_file() else {}
+    rows = ["| | notebook: the question | what you learn | read | re-run |", "|---|---|---|---|---|"]
+    for path in sorted((root / "notebooks").glob("[0-9][0-9]*_*.ipynb")):
+        name = path.stem
+        question, learn = guide.get(name, (name, ""))
+        t = timings.get(name)
+        rerun = f"{t['wall_seconds'] / 60:.1f} min" if t and t.get("trained_checkpoints") == 0 else "—"
+        rows.append(f"| {name.split('_')[0]} | [{question}](notebooks/{name}.ipynb) | {learn} | "
+                    f"{reading_minutes(path)} min | {rerun} |")
     return "\n".join(rows)
 
 

@@ -42,13 +42,14 @@ from nbclient.exceptions import DeadKernelError
 from . import prose, sweep
 from .claims import ledger_markdown, load_claims
 from .config import ARTIFACTS_VARIABLE, PROFILES, check_parameter_range
-from .results import notebook_table, record_timing, timing_table, update_readme
+from .results import notebook_table, reading_table, record_timing, timing_table, update_readme
 from .train import saved_epochs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = REPO_ROOT / "notebooks"
 RUN_LOG = Path("build") / "run_log.jsonl"  # under the repository: every run's wall time (ignored by git)
 KERNEL_LOGS = Path("build") / "kernel_logs"  # under the repository: each notebook's kernel log, last run
+PERFORMANCE_PAGE = Path("docs") / "performance.md"  # holds the generated timing table
 TIMINGS = Path("benchmarks") / "notebook_timings.json"  # under the repository: in-place full runs, default parameters
 RESERVED = {"profile": "--profile", "checkpoint_dir": "--checkpoint-dir"}
 INTERRUPTED = 130  # the shell's status for a process ended by SIGINT
@@ -587,10 +588,14 @@ def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dic
         if in_place and not overrides[name] and args.record_timings:
             record_timing(root / TIMINGS, name, outcome.seconds, len(outcome.finished))
     if in_place:
+        update_readme(root / "README.md", "reading", reading_table(root, timings_path=root / TIMINGS))
         update_readme(root / "README.md", "notebooks", notebook_table(root))
-        update_readme(root / "README.md", "timings", timing_table(root / TIMINGS, root, root / "benchmarks" / "training_from_scratch.json"))
-        update_readme(root / "README.md", "claims", ledger_markdown(load_claims(root)))
-        print("README.md: notebook, timing and claims tables updated from results/ and benchmarks/notebook_timings.json")
+        update_readme(root / "README.md", "claims", ledger_markdown(load_claims(root), reference=True))
+        if (root / PERFORMANCE_PAGE).is_file():
+            update_readme(root / PERFORMANCE_PAGE, "timings",
+                          timing_table(root / TIMINGS, root, root / "benchmarks" / "training_from_scratch.json"))
+        print(f"README.md (reading order, notebook and claims tables) and {PERFORMANCE_PAGE} (timings) updated from "
+              f"results/ and {TIMINGS}")
     return 0
 
 
