@@ -273,9 +273,10 @@ def _faces_conv_body(spec: ModelSpec, code_size: int) -> tuple[nn.Module, nn.Mod
 
 def _s3_conv_body(spec: ModelSpec, code_size: int) -> tuple[nn.Module, nn.Module]:
     """The CelebA interpolation report's (S3) network: two 3x3 convs with ReLU, a 512-unit dense layer, then the code;
-    the decoder reverses it. The report's convs keep the side (32 -> 28, 32x28x28 = 25,088 features into the dense
-    layer: 12.8 million weights in one layer); ours have stride 2 (32 channels, then 16: 16x8x8 = 1,024 features),
-    which keeps the report's layer types and sizes of the code path at a twelfth of the weights."""
+    the decoder reverses it. The report's convs are unpadded with stride 1, so each trims a pixel from every edge
+    (32 -> 30 -> 28; 32x28x28 = 25,088 features into the dense layer: 12.8 million weights in one layer); ours are
+    padded with stride 2, each halving the side (32 channels at 16x16, then 16 at 8x8: 1,024 features), which keeps
+    the report's layer types and the sizes of its code path at a small fraction of the weights."""
     c, h, w = spec.image_shape
     if h % 4 or w % 4:
         raise ValueError(f"s3_conv needs image sides divisible by 4, got {h}x{w}")
