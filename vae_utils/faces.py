@@ -275,6 +275,26 @@ def blur_to_match(images: torch.Tensor, target_laplacian: float, sigmas: tuple[f
     def blurred(sigma: float, x: torch.Tensor) -> torch.Tensor:
         return gaussian_blur(x, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
 
-    score = measure or (lambda x: laplacian_variance(x).mean().item())
-    best = min(sigmas, key=lambda s: abs(score(blurred(s, images)) - target_laplacian))
+    if measure is not None:  # a ratio such as the high-frequency share need not fall with sigma: scan the grid
+        best = min(sigmas, key=lambda s: abs(measure(blurred(s, images)) - target_laplacian))
+        return blurred(best, images), best
+    # Gaussian blur damps every frequency, so the Laplacian variance falls as sigma grows: a bisection over the sorted
+    # grid finds the crossing in ~log2(len) scores (seconds on 1,000 faces instead of a minute), and the closer of its
+    # two neighbours is what a scan of the whole grid would pick.
+    grid = sorted(sigmas)
+    scores: dict[int, float] = {}
+
+    def at(i: int) -> float:
+        if i not in scores:
+            scores[i] = laplacian_variance(blurred(grid[i], images)).mean().item()
+        return scores[i]
+
+    low, high = 0, len(grid) - 1
+    while high - low > 1:
+        middle = (low + high) // 2
+        if at(middle) > target_laplacian:
+            low = middle
+        else:
+            high = middle
+    best = grid[min((low, high), key=lambda i: abs(at(i) - target_laplacian))]
     return blurred(best, images), best
