@@ -1,3 +1,4 @@
+import types
 import pytest
 import torch
 
@@ -276,7 +277,10 @@ def test_deferred_fit_with_retrain_recomputes_its_evaluations(tmp_path):
     assert fresh.cached("n", lambda trained: 2) == 2
 
 
-def test_a_longer_run_continues_a_shorter_one_exactly(tmp_path, capsys):
+def test_a_longer_run_continues_a_shorter_one_exactly(tmp_path, capsys, monkeypatch):
+    # a clock that advances one second per reading inside train.py: each epoch counts exactly 1 s, whatever the load
+    clock = iter(range(10**6))
+    monkeypatch.setattr(train_module, "time", types.SimpleNamespace(perf_counter=lambda: float(next(clock))))
     data, val = toy_images(), toy_images(64, seed=1)
     straight = fit(SPEC, TrainConfig(epochs=3, batch_size=64), data, val, name="toy", checkpoint_dir=tmp_path / "a", progress=False)
     shorter = fit(SPEC, TrainConfig(epochs=2, batch_size=64), data, val, name="toy", checkpoint_dir=tmp_path / "b",
@@ -287,7 +291,7 @@ def test_a_longer_run_continues_a_shorter_one_exactly(tmp_path, capsys):
     assert longer.path.name == straight.path.name  # the same checkpoint key as training 3 epochs at once
     assert torch.equal(weights(longer.model), weights(straight.model))
     assert longer.history == straight.history
-    assert 0 < longer.train_seconds < straight.train_seconds  # only the third epoch is counted
+    assert (longer.train_seconds, straight.train_seconds) == (1.0, 3.0)  # only the third epoch is counted
     assert "No saved training state" not in capsys.readouterr().out
 
 
