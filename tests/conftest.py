@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -13,6 +14,9 @@ import torch
 from vae_utils import data
 from vae_utils.models import ModelSpec
 from vae_utils.train import TrainConfig, fit
+
+# Debian's chromium, which the browser tests (JupyterLab and the built site) drive through Playwright; None skips them.
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 REPO = Path(__file__).resolve().parents[1]
 

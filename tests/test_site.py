@@ -5,7 +5,6 @@ Screenshots go to build/test-artifacts/site/. Without Debian's chromium the test
 from __future__ import annotations
 
 import functools
-import shutil
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -13,12 +12,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from conftest import CHROMIUM
 from vae_utils.report import build_site
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
 ARTIFACTS = REPO / "build" / "test-artifacts" / "site"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed: the site's browser "
                                                           "tests not run (apt-get install chromium)")]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import plots
 from .config import NOTEBOOK_PROFILES, output_dirs, select_profile
+from .data import REPO_ROOT
 from .results import reading_minutes, write_results
 from .train import pick_device
 
@@ -26,7 +27,7 @@ class Session:
     def record(self, results: dict, **config) -> Path:
         """Write `results/<notebook>.json` (headline numbers and claims) with the settings and `config` beside them,
         and the committed notebook's reading time (`results.reading_minutes`), which its introduction quotes."""
-        committed = Path(__file__).resolve().parents[1] / "notebooks" / f"{self.notebook}.ipynb"
+        committed = REPO_ROOT / "notebooks" / f"{self.notebook}.ipynb"
         if committed.is_file() and "reading_minutes" not in results:
             results = {**results, "reading_minutes": reading_minutes(committed)}
         return write_results(self.notebook, results, {"profile": self.profile, **self.settings, **config},
