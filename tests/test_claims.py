@@ -4,6 +4,7 @@ import math
 import pytest
 
 from vae_utils import claims, run
+from vae_utils.config import CLAIM_LABELS
 
 
 @pytest.mark.parametrize("n, factor", [(3, 4.303), (5, 2.776), (2, 12.706), (1000, 1.962)])
@@ -94,3 +95,18 @@ def test_every_ledger_cell_is_short():
             assert len(cell) <= 160, (claim["notebook"], claim["id"], cell)
 
 
+
+
+def test_the_readme_names_every_recorded_claim_by_a_short_label():
+    recorded = {c["id"] for c in claims.load_claims(run.REPO_ROOT)}
+    assert recorded == set(CLAIM_LABELS), (f"claims without a label: {sorted(recorded - set(CLAIM_LABELS))}; "
+                                           f"stale labels: {sorted(set(CLAIM_LABELS) - recorded)}")
+    assert all(len(label) <= 50 for label in CLAIM_LABELS.values())
+    entry = {"id": "S9-x", "report": "S9", "claim": "a long quote", "verdict": "refuted", "section": "2", "notebook": "01_x",
+             "decision": {"estimate": -1.0, "low": -2.0, "high": -0.5, "n": 3, "unit": "nats", "over": "seeds"}}
+    assert claims.ledger_row(entry, labels={"S9-x": "short"})[0] == "S9: short"
+    with pytest.raises(KeyError, match="CLAIM_LABELS"):
+        claims.ledger_row(entry, labels={})
+    # the committed README carries the labelled ledger that the runner writes
+    readme = (run.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    assert claims.ledger_markdown(claims.load_claims(run.REPO_ROOT), reference=True, labels=CLAIM_LABELS) in readme

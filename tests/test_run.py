@@ -393,3 +393,12 @@ def test_sigterm_is_handled_like_ctrl_c_while_the_runner_runs_and_restored_after
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(1)  # the handler runs between bytecodes; never reached
     assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_tables_only_rewrites_the_readme_tables_and_executes_nothing(tmp_path, monkeypatch, capsys):
+    committed = make_repo(tmp_path, monkeypatch, "raise RuntimeError('must not run')")
+    before = committed.read_text()
+    assert run.main(["--tables-only"]) == 0
+    assert committed.read_text() == before and not (tmp_path / "build").exists()
+    readme = (tmp_path / "README.md").read_text()
+    assert "| 98 | [98_toy](notebooks/98_toy.ipynb) |" in readme and "No claims recorded yet." in readme

@@ -41,7 +41,7 @@ from nbclient.exceptions import DeadKernelError
 
 from . import prose, sweep
 from .claims import ledger_markdown, load_claims
-from .config import ARTIFACTS_VARIABLE, PROFILES, check_parameter_range
+from .config import ARTIFACTS_VARIABLE, CLAIM_LABELS, PROFILES, check_parameter_range
 from .results import notebook_table, reading_table, record_timing, timing_table, update_readme
 from .train import saved_epochs
 
@@ -467,10 +467,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record-timings", action="store_true",
                         help=f"also store each in-place full run's wall time in {TIMINGS} (committed; feeds the README's "
                              "timing table); without it timings go only to the ignored run log")
+    parser.add_argument("--tables-only", action="store_true",
+                        help="execute nothing: rewrite the README's tables and docs/performance.md's timings from results/")
     args = parser.parse_args(argv)
     global NOTEBOOK_DIR
     if args.notebook_dir is not None:
         NOTEBOOK_DIR = args.notebook_dir.resolve()
+    if args.tables_only:
+        refresh_tables(NOTEBOOK_DIR.parent)
+        return 0
     if args.profile not in PROFILES:
         parser.error(f"unknown profile {args.profile!r}; choose one of {', '.join(PROFILES)}")
     logging.getLogger("asyncio").addFilter(DropDeadKernelTraceback())
@@ -588,15 +593,21 @@ def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dic
         if in_place and not overrides[name] and args.record_timings:
             record_timing(root / TIMINGS, name, outcome.seconds, len(outcome.finished))
     if in_place:
-        update_readme(root / "README.md", "reading", reading_table(root, timings_path=root / TIMINGS))
-        update_readme(root / "README.md", "notebooks", notebook_table(root))
-        update_readme(root / "README.md", "claims", ledger_markdown(load_claims(root), reference=True))
-        if (root / PERFORMANCE_PAGE).is_file():
-            update_readme(root / PERFORMANCE_PAGE, "timings",
-                          timing_table(root / TIMINGS, root, root / "benchmarks" / "training_from_scratch.json"))
-        print(f"README.md (reading order, notebook and claims tables) and {PERFORMANCE_PAGE} (timings) updated from "
-              f"results/ and {TIMINGS}")
+        refresh_tables(root)
     return 0
+
+
+def refresh_tables(root: Path) -> None:
+    """Rewrite the README's generated tables (reading order, key figures, the short ledger) and the timing table of
+    docs/performance.md from results/ and the recorded timings; executes nothing."""
+    update_readme(root / "README.md", "reading", reading_table(root, timings_path=root / TIMINGS))
+    update_readme(root / "README.md", "notebooks", notebook_table(root))
+    update_readme(root / "README.md", "claims", ledger_markdown(load_claims(root), reference=True, labels=CLAIM_LABELS))
+    if (root / PERFORMANCE_PAGE).is_file():
+        update_readme(root / PERFORMANCE_PAGE, "timings",
+                      timing_table(root / TIMINGS, root, root / "benchmarks" / "training_from_scratch.json"))
+    print(f"README.md (reading order, notebook and claims tables) and {PERFORMANCE_PAGE} (timings) updated from "
+          f"results/ and {TIMINGS}")
 
 
 def sweep_main(args: argparse.Namespace, names: list[str], cwd: Path, root: Path) -> int:
