@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 from ..claims import claim_entry, decision_over_seeds
+from ..loss_convention import ACTIVE_UP_TO, COLLAPSED_FROM
 from ..results import training_time_sentence
 
 UNIT = "σ = 1 (w = D/2)"  # the notebook's label of the plain fixed-variance Gaussian decoder
@@ -30,7 +31,8 @@ def record(run, *, dictionary: dict, checks: dict, check_rows: dict, measured: d
     LABEL = {w: f"w = {w:g}" for w in settings["weights"]}
     check_summary = {"agree": sum(row["agrees"] == "yes" for row in check_rows.values()),
                      "judged": sum(row["agrees"] != "—" for row in check_rows.values()), "conventions": len(check_rows),
-                     "runs": sum(map(len, checks.values()))}
+                     "runs": sum(map(len, checks.values())),
+                     "collapsed_from": COLLAPSED_FROM, "active_up_to": ACTIVE_UP_TO}
     vs = sigma_vae_vs["cifar10"]
     models = [*(LABEL[w] for w in settings["weights"]), UNIT, "σ-VAE"]
     noise_beats = {}
