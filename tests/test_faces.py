@@ -84,6 +84,7 @@ def test_attribute_vectors_and_blur_control():
     target = metrics.laplacian_variance(sharp).mean().item() / 10
     blurred, sigma = faces.blur_to_match(sharp, target)
     assert blurred.shape == sharp.shape and sigma > 0
+    assert torch.equal(faces.gaussian_blurred(sharp, sigma), blurred)  # a cached sigma rebuilds the same control (notebook 06)
     assert metrics.laplacian_variance(blurred).mean().item() < metrics.laplacian_variance(sharp).mean().item()
     # the bisection over the Laplacian picks what a scan of every sigma picks, inside and outside the grid's range
     from torchvision.transforms.v2.functional import gaussian_blur

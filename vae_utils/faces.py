@@ -262,6 +262,13 @@ def vector_edit_effect(model: VAE, z: torch.Tensor, vector: torch.Tensor, sign: 
 FINE_SIGMAS = tuple(round(0.05 * k, 2) for k in range(6, 61))  # 0.30, 0.35, ..., 3.00 px
 
 
+def gaussian_blurred(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Images (N, C, H, W) blurred by a Gaussian of `sigma` pixels, its kernel cut at 3 sigma (the blur `blur_to_match` picks)."""
+    from torchvision.transforms.v2.functional import gaussian_blur
+
+    return gaussian_blur(images, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
+
+
 def blur_to_match(images: torch.Tensor, target_laplacian: float, sigmas: tuple[float, ...] = FINE_SIGMAS,
                   measure: Callable[[torch.Tensor], float] | None = None) -> tuple[torch.Tensor, float]:
     """Gaussian-blur images (N, C, H, W) in [0, 1] with the sigma (pixels) of `sigmas` whose mean Laplacian variance
@@ -270,14 +277,9 @@ def blur_to_match(images: torch.Tensor, target_laplacian: float, sigmas: tuple[f
     high-frequency share), target_laplacian then being that measure's target. The default grid steps by 0.05 px: a
     coarser one leaves the control measurably sharper or blurrier than what it controls for. Every image is scored,
     so the match holds on the whole set. Returns (blurred images, sigma)."""
-    from torchvision.transforms.v2.functional import gaussian_blur
-
-    def blurred(sigma: float, x: torch.Tensor) -> torch.Tensor:
-        return gaussian_blur(x, kernel_size=2 * math.ceil(3 * sigma) + 1, sigma=sigma)
-
     if measure is not None:  # a ratio such as the high-frequency share need not fall with sigma: scan the grid
-        best = min(sigmas, key=lambda s: abs(measure(blurred(s, images)) - target_laplacian))
-        return blurred(best, images), best
+        best = min(sigmas, key=lambda s: abs(measure(gaussian_blurred(images, s)) - target_laplacian))
+        return gaussian_blurred(images, best), best
     # Gaussian blur damps every frequency, so the Laplacian variance falls as sigma grows: a bisection over the sorted
     # grid finds the crossing in ~log2(len) scores (seconds on 1,000 faces instead of a minute), and the closer of its
     # two neighbours is what a scan of the whole grid would pick.
@@ -286,7 +288,7 @@ def blur_to_match(images: torch.Tensor, target_laplacian: float, sigmas: tuple[f
 
     def at(i: int) -> float:
         if i not in scores:
-            scores[i] = laplacian_variance(blurred(grid[i], images)).mean().item()
+            scores[i] = laplacian_variance(gaussian_blurred(images, grid[i])).mean().item()
         return scores[i]
 
     low, high = 0, len(grid) - 1
@@ -297,4 +299,4 @@ def blur_to_match(images: torch.Tensor, target_laplacian: float, sigmas: tuple[f
         else:
             high = middle
     best = grid[min((low, high), key=lambda i: abs(at(i) - target_laplacian))]
-    return blurred(best, images), best
+    return gaussian_blurred(images, best), best
