@@ -97,8 +97,8 @@ def record(run: Session, *, rows: dict, columns: list[str], s2_loss_rows: dict, 
         "train_seconds_total": sum(r.train_seconds for runs in (*vaes.values(), *s2_runs.values(), sweep_runs["z16"], sweep_runs["z128_beta01"]) for r in runs),
         "claims": CLAIMS,
         "headline": {"figure": "figures/03_cifar_blur/mean_and_draws.png",
-                     "number": f"CIFAR-10 conv VAE: {bits['conv']['iwae']:.2f} bits/dim (IWAE) vs VDVAE 2.87; its decoder mean keeps "
-                               f"{blur['conv VAE mean']['laplacian_ratio']:.2f} of the data's edge energy, its draws are noise of σ = "
-                               f"{255 * math.exp(conv0.log_scale.item()):.0f} grey levels"},
+                     "number": f"conv VAE {bits['conv']['iwae']:.2f} bits/dim (VDVAE 2.87); its mean keeps "
+                               f"{blur['conv VAE mean']['laplacian_ratio']:.2f} of the edge energy, its draws add σ = "
+                               f"{255 * math.exp(conv0.log_scale.item()):.0f} grey levels of noise"},
     }
     return run.record(results, seed=seed)
