@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
 from vae_utils import face_bias, faces
-from vae_utils.claims import claim_entry, decision_over_images
+from vae_utils.claims import claim_entry, decision_over_images, rule_verdict
 from vae_utils.results import training_time_sentence
 from vae_utils.stats import wilson_interval
 
@@ -80,10 +80,18 @@ def record(run: Session, *, seed: int, attributes: Sequence[str], split: dict, t
     face_parts = bias["face VAE"]["parts"]
     toward = [a for a, d in face_parts.items() if d["low"] > 0]
     against = [a for a, d in face_parts.items() if d["high"] < 0]
-    CLEAR = 0.75  # a clear training majority: over 3/4 of the faces on one side, where a drift toward it has room to show
-    clear = [a for a in face_parts if max(training_share[a], 1 - training_share[a]) > CLEAR]
+    CLEAR = 0.75  # a clear training majority: at least 3/4 of the faces on one side, where a drift toward it has room to show
+    majority = lambda a: max(training_share[a], 1 - training_share[a])  # the share of training faces on the majority side
+    clear = [a for a in face_parts if majority(a) >= CLEAR]
     clear_toward, clear_against = [a for a in clear if a in toward], [a for a in clear if a in against]
     near_parity = [a for a in face_parts if a not in clear]
+    # how far the cut could move without changing which attributes that move measurably count as clear: any cut above the
+    # largest majority among the moving attributes left out, up to the smallest among those counted
+    moving = toward + against
+    majority_cut = {"threshold": CLEAR, "same_moving_above": max([majority(a) for a in moving if a not in clear], default=0.5),
+                    "same_moving_up_to": min([majority(a) for a in moving if a in clear], default=1.0),
+                    "clear": clear, "clear_moving": [a for a in clear if a in moving], "clear_not_moving": [a for a in clear if a not in moving]}
+    s2_mean = pp(shift("face VAE", [SMILES, GLASSES]), "percentage points")
 
     def parts_named(names):  # each attribute's part, its training share, and whether the reconstructions lose or gain it
         change = lambda a: "" if a not in toward + against else ", lost" if (a in toward) == (training_share[a] < 0.5) else ", gained"
@@ -151,17 +159,21 @@ def record(run: Session, *, seed: int, attributes: Sequence[str], split: dict, t
                     f"one's training majority; each part alone and the mean over the attributes whose judge passes §3 at its blur "
                     f"({', '.join(usable['face VAE'])}) beside it; {images_note}; "
                     f"{FACE_VAE_DECIDES}",
-                    pp(shift("face VAE", [SMILES, GLASSES]), "percentage points"), "4",
+                    s2_mean, "4",
                     verdict="not tested as stated" if not glasses_judged else "mixed" if clear_toward and clear_against else None,
                     why=("" if glasses_judged else "the Eyeglasses judge fails §3 at the face VAE's blur. ")
-                        + f"the clear test is the attributes with a clear training majority (over {CLEAR:.0%} of faces on one side), and they go both "
-                        f"ways (face VAE, points toward each one's majority): toward it, as S2's mechanism predicts, {parts_named(clear_toward)}; against it, "
-                        f"{parts_named(clear_against)}; neither way measurably, {parts_named([a for a in clear if a not in toward + against])}. The deciding mean of "
-                        f"S2's two attributes decides nothing: its Smiling part ({with_interval(s2_parts['Smiling'])}, a smile "
-                        f"{'gain' if s2_parts['Smiling']['estimate'] < 0 else 'loss'}) is near parity (smiling is on {training_share['Smiling']:.1%} of "
+                        + f"the deciding number, the mean of S2's two attributes, reads '{rule_verdict(s2_mean)}' ({with_interval(s2_mean)} points); the verdict "
+                        f"is {'mixed because' if clear_toward and clear_against else 'the rule’s, as'} the attributes with a clear training majority "
+                        f"(at least {CLEAR:.0%} of training faces on one side; any cut above {majority_cut['same_moving_above']:.1%} and up to "
+                        f"{majority_cut['same_moving_up_to']:.1%} picks the same ones that move measurably) go "
+                        f"{'both ways' if clear_toward and clear_against else 'not both ways'} (face VAE, points toward each one's majority): toward it, "
+                        f"as S2's mechanism predicts, {parts_named(clear_toward)}; against it, "
+                        f"{parts_named(clear_against)}; neither way measurably, {parts_named(majority_cut['clear_not_moving'])}. The mean of S2's two "
+                        f"attributes mixes Eyeglasses with Smiling ({with_interval(s2_parts['Smiling'])}, a smile "
+                        f"{'gain' if s2_parts['Smiling']['estimate'] < 0 else 'loss'}), near parity (smiling is on {training_share['Smiling']:.1%} of "
                         f"training faces), where a majority mechanism predicts little. Also near parity: {parts_named([a for a in near_parity if a != 'Smiling'])}; "
                         f"the mean over all judged attributes is {with_interval(bias['face VAE']['toward_majority'])}",
-                    support={"s2_parts": s2_parts, "usable_mean": bias["face VAE"]["toward_majority"], "parts": {label: b["parts"] for label, b in bias.items()},
+                    support={"s2_parts": s2_parts, "majority_cut": majority_cut, "s2_mean_reads": rule_verdict(s2_mean), "usable_mean": bias["face VAE"]["toward_majority"], "parts": {label: b["parts"] for label, b in bias.items()},
                              "without_Male": {label: b["without_Male"] for label, b in bias.items()},
                              "report_vae": report_bias["toward_majority"],
                              "left_out_weak_classifier": {label: [a for a in ATTRIBUTES if a not in usable[label]] for label in vaes}}),
