@@ -77,3 +77,21 @@ def test_no_committed_notebook_prints_a_negative_zero(name):
             "".join(output.get("text", "")) + "".join(output.get("data", {}).get("text/markdown", "")) for output in cell.get("outputs", [])]
         for text in texts:
             assert not NEGATIVE_ZERO.search(text), f"{name} cell {index}: {NEGATIVE_ZERO.search(text).group()!r}"
+
+
+@pytest.mark.parametrize("name", run.available_notebooks())
+def test_each_notebook_has_the_shape_of_a_lesson(name):
+    """Issue 20's shape: what you will learn at the top, exercises at the end, at most 25 code cells, display
+    equations, and the record as one call at the end (the claims are worded in vae_utils/records/)."""
+    import ast
+    cells = nbformat.read(str(run.NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4).cells
+    markdown = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    code = [c for c in cells if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
+    assert "what you will learn" in markdown.lower() and "exercise" in markdown.lower()
+    assert len(code) <= 25, f"{name}: {len(code)} code cells"
+    assert "$$" in markdown, f"{name}: no display equation"
+    last, = ast.parse(code[-1].source).body
+    assert isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) and last.value.func.attr == "record", \
+        f"{name}: the last code cell should be the one record call, not {code[-1].source[:80]!r}"
+    module = last.value.func.value.id
+    assert (run.REPO_ROOT / "vae_utils" / "records" / f"{module}.py").is_file()
