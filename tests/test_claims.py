@@ -1,5 +1,6 @@
 import json
 import math
+import re
 
 import pytest
 
@@ -109,4 +110,15 @@ def test_the_readme_names_every_recorded_claim_by_a_short_label():
         claims.ledger_row(entry, labels={})
     # the committed README carries the labelled ledger that the runner writes
     readme = (run.REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    assert claims.ledger_markdown(claims.load_claims(run.REPO_ROOT), reference=True, labels=CLAIM_LABELS) in readme
+    assert claims.ledger_markdown(claims.load_claims(run.REPO_ROOT), reference=True, labels=CLAIM_LABELS, targets=False) in readme
+
+
+def test_every_short_reference_in_the_readme_has_one_target_that_exists():
+    readme = (run.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    used = set(re.findall(r"\]\[(nb\w+)\]", readme))
+    targets = re.findall(r"^\[(nb\w+)\]: (\S+)$", readme, flags=re.M)
+    names = [name for name, _ in targets]
+    assert used and used <= set(names), f"references without a target: {sorted(used - set(names))}"
+    assert len(names) == len(set(names)), "a target is defined twice"
+    for name, path in targets:
+        assert (run.REPO_ROOT / path).is_file(), (name, path)

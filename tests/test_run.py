@@ -38,7 +38,8 @@ def make_repo(tmp_path: Path, monkeypatch, *cells: str, name: str = "98_toy") ->
     nbformat.write(notebook, tmp_path / "notebooks" / f"{name}.ipynb")
     (tmp_path / "README.md").write_text("<!-- reading:start -->\n<!-- reading:end -->\n"
                                         "<!-- notebooks:start -->\n<!-- notebooks:end -->\n"
-                                        "<!-- claims:start -->\n<!-- claims:end -->\n")
+                                        "<!-- claims:start -->\n<!-- claims:end -->\n"
+                                        "<!-- links:start -->\n<!-- links:end -->\n")
     (tmp_path / "docs").mkdir()
     (tmp_path / "docs" / "performance.md").write_text("<!-- timings:start -->\n<!-- timings:end -->\n")
     monkeypatch.setattr(run, "NOTEBOOK_DIR", tmp_path / "notebooks")
@@ -109,7 +110,8 @@ def test_successful_in_place_run_replaces_the_notebook_and_times_it(tmp_path, mo
     assert str(tmp_path) not in injected.source  # a committed notebook carries no path of this machine
     timings = json.loads((tmp_path / "benchmarks" / "notebook_timings.json").read_text())
     assert timings["98_toy"]["wall_seconds"] > 0 and timings["98_toy"]["trained_checkpoints"] == 0
-    assert "| 98 | [98_toy](notebooks/98_toy.ipynb) |" in (tmp_path / "README.md").read_text()  # the reading order
+    readme = (tmp_path / "README.md").read_text()
+    assert "| 98 | [98_toy][nb98] |" in readme and "[nb98]: notebooks/98_toy.ipynb" in readme  # the reading order, linked
     assert "| 98_toy |" in (tmp_path / "docs" / "performance.md").read_text()
     assert json.loads((tmp_path / "build" / "run_log.jsonl").read_text().splitlines()[-1])["status"] == "done"
 
@@ -401,4 +403,5 @@ def test_tables_only_rewrites_the_readme_tables_and_executes_nothing(tmp_path, m
     assert run.main(["--tables-only"]) == 0
     assert committed.read_text() == before and not (tmp_path / "build").exists()
     readme = (tmp_path / "README.md").read_text()
-    assert "| 98 | [98_toy](notebooks/98_toy.ipynb) |" in readme and "No claims recorded yet." in readme
+    assert "| 98 | [98_toy][nb98] |" in readme and "No claims recorded yet." in readme
+    assert readme.count("[nb98]: notebooks/98_toy.ipynb") == 1

@@ -192,26 +192,29 @@ def ledger_row(claim: dict, link_prefix: str = "notebooks/", link_suffix: str = 
                labels: dict[str, str] | None = None) -> list[str]:
     """One short ledger row: claim | verdict | deciding number [95 % interval] (n) | notebook §. With `reference`, the
     notebook link is a Markdown reference ([01 § 2][nb01]) whose target `ledger_markdown` defines once; with
-    `labels` (claim id → a few words, `config.CLAIM_LABELS`), the claim is named by its label instead of its quote."""
+    `labels` (claim id → a few words, `config.CLAIM_LABELS`), the claim is named by its label instead of its quote
+    and the verdict is not set in bold (the README's form: shorter)."""
     number = claim['notebook'].split('_')[0]
     where = (f"[{number} § {claim['section']}][nb{number}]" if reference else
              f"[{number}]({link_prefix}{claim['notebook']}{link_suffix}) § {claim['section']}")
     if labels is not None and claim["id"] not in labels:
         raise KeyError(f"claim {claim['id']!r} has no short label: add one to config.CLAIM_LABELS")
     said = labels[claim["id"]] if labels is not None else claim["claim"]
-    return [f"{claim['report']}: {said}", f"**{claim['verdict']}**", format_decision(claim["decision"]), where]
+    return [f"{claim['report']}: {said}", claim["verdict"] if labels is not None else f"**{claim['verdict']}**",
+            format_decision(claim["decision"]), where]
 
 
 def ledger_markdown(claims: list[dict], link_prefix: str = "notebooks/", link_suffix: str = ".ipynb",
-                    reference: bool = False, labels: dict[str, str] | None = None) -> str:
+                    reference: bool = False, labels: dict[str, str] | None = None, targets: bool = True) -> str:
     """The short ledger as Markdown: one row per claim, in notebook order. With `reference`, each row links its
-    notebook by a short reference and the link targets follow the table once each; with `labels`, each claim is
-    named in a few words (the README's form: shorter)."""
+    notebook by a short reference and the link targets follow the table once each (unless `targets` is false: the
+    README defines them once for all its tables, `results.notebook_links`); with `labels`, each claim is named in a
+    few words (the README's form: shorter)."""
     if not claims:
         return "No claims recorded yet."
     lines = ["| claim | verdict | deciding number [95 % interval] (n) | notebook § |", "|---|---|---|---|"]
     lines += ["| " + " | ".join(ledger_row(c, link_prefix, link_suffix, reference, labels)) + " |" for c in claims]
-    if reference:
+    if reference and targets:
         notebooks = dict.fromkeys(c["notebook"] for c in claims)
         lines += [""] + [f"[nb{n.split('_')[0]}]: {link_prefix}{n}{link_suffix}" for n in notebooks]
     return "\n".join(lines)

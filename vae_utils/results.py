@@ -159,15 +159,27 @@ def _replace_block(text: str, marker: str, body: str) -> str:
     return head + start + "\n" + body.strip() + "\n" + end + rest.split(end, 1)[1]
 
 
-def notebook_table(artifacts_dir: str | Path = ".") -> str:
-    """The README's table of notebooks, one row each from `results/<notebook>.json`'s `headline` entry."""
+def notebook_links(artifacts_dir: str | Path = ".") -> str:
+    """The README's link targets, one per notebook (`[nb01]: notebooks/01_….ipynb`): the generated tables link each
+    notebook by this short reference (`reference=True`) instead of repeating its path in every row."""
+    return "\n".join(f"[nb{path.stem.split('_')[0]}]: notebooks/{path.name}"
+                     for path in sorted((Path(artifacts_dir) / "notebooks").glob("[0-9][0-9]*_*.ipynb")))
+
+
+def _notebook_link(text: str, name: str, reference: bool) -> str:
+    return f"[{text}][nb{name.split('_')[0]}]" if reference else f"[{text}](notebooks/{name}.ipynb)"
+
+
+def notebook_table(artifacts_dir: str | Path = ".", reference: bool = False) -> str:
+    """The README's table of notebooks, one row each from `results/<notebook>.json`'s `headline` entry; with
+    `reference`, each notebook is linked by its short reference (`notebook_links`)."""
     rows = ["| notebook | key figure | key measured number |", "|---|---|---|"]
     for path in sorted((Path(artifacts_dir) / "results").glob("[0-9][0-9]*_*.json")):
         payload = json.loads(path.read_text())
         headline = payload["results"].get("headline", {})
         figure = headline.get("figure", "")
         number = payload['notebook'].split('_')[0]
-        rows.append(f"| [{payload['notebook']}](notebooks/{payload['notebook']}.ipynb) | "
+        rows.append(f"| {_notebook_link(number if reference else payload['notebook'], payload['notebook'], reference)} | "
                     f"{f'![key figure of {number}]({figure})' if figure else ''} | {headline.get('number', '')} |")
     return "\n".join(rows)
 
@@ -183,10 +195,11 @@ def reading_minutes(notebook_path: str | Path, words_per_minute: float = 200, se
 
 
 def reading_table(artifacts_dir: str | Path = ".", guide: dict[str, tuple[str, str]] | None = None,
-                  timings_path: str | Path | None = None) -> str:
+                  timings_path: str | Path | None = None, reference: bool = False) -> str:
     """The README's reading order: one row per notebook (in order) with its question and what it teaches (`guide`,
     by default `config.NOTEBOOK_GUIDE`), its reading time (`reading_minutes`) and the wall time of its last in-place
-    full run by the runner (`benchmarks/notebook_timings.json`), which loads the committed checkpoints."""
+    full run by the runner (`benchmarks/notebook_timings.json`), which loads the committed checkpoints. With
+    `reference`, each notebook is linked by its short reference (`notebook_links`)."""
     from .config import NOTEBOOK_GUIDE
     guide = NOTEBOOK_GUIDE if guide is None else guide
     root = Path(artifacts_dir)
@@ -198,7 +211,7 @@ def reading_table(artifacts_dir: str | Path = ".", guide: dict[str, tuple[str, s
         question, learn = guide.get(name, (name, ""))
         t = timings.get(name)
         rerun = f"{t['wall_seconds'] / 60:.1f} min" if t and t.get("trained_checkpoints") == 0 else "—"
-        rows.append(f"| {name.split('_')[0]} | [{question}](notebooks/{name}.ipynb) | {learn} | "
+        rows.append(f"| {name.split('_')[0]} | {_notebook_link(question, name, reference)} | {learn} | "
                     f"{reading_minutes(path)} min | {rerun} |")
     return "\n".join(rows)
 

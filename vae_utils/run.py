@@ -42,7 +42,7 @@ from nbclient.exceptions import DeadKernelError
 from . import prose, sweep
 from .claims import ledger_markdown, load_claims
 from .config import ARTIFACTS_VARIABLE, CLAIM_LABELS, PROFILES, check_parameter_range
-from .results import notebook_table, reading_table, record_timing, timing_table, update_readme
+from .results import notebook_links, notebook_table, reading_table, record_timing, timing_table, update_readme
 from .train import saved_epochs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -598,11 +598,14 @@ def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dic
 
 
 def refresh_tables(root: Path) -> None:
-    """Rewrite the README's generated tables (reading order, key figures, the short ledger) and the timing table of
+    """Rewrite the README's generated tables (reading order, key figures, the short ledger, each linking the notebooks
+    by a short reference whose targets the `links` block defines once) and the timing table of
     docs/performance.md from results/ and the recorded timings; executes nothing."""
-    update_readme(root / "README.md", "reading", reading_table(root, timings_path=root / TIMINGS))
-    update_readme(root / "README.md", "notebooks", notebook_table(root))
-    update_readme(root / "README.md", "claims", ledger_markdown(load_claims(root), reference=True, labels=CLAIM_LABELS))
+    update_readme(root / "README.md", "reading", reading_table(root, timings_path=root / TIMINGS, reference=True))
+    update_readme(root / "README.md", "notebooks", notebook_table(root, reference=True))
+    update_readme(root / "README.md", "claims",
+                  ledger_markdown(load_claims(root), reference=True, labels=CLAIM_LABELS, targets=False))
+    update_readme(root / "README.md", "links", notebook_links(root))
     if (root / PERFORMANCE_PAGE).is_file():
         update_readme(root / PERFORMANCE_PAGE, "timings",
                       timing_table(root / TIMINGS, root, root / "benchmarks" / "training_from_scratch.json"))

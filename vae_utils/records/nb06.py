@@ -3,8 +3,8 @@ entries for S2 (the training majority, smiles and glasses in the reconstructions
 (interpolation between women and men, blur and its 32×32 explanation, the halved KL and its reason).
 
 Each claim's wording, protocol, deciding number and verdict are built here; the notebook's prose states each verdict,
-tied to the same results (`vae_utils.prose`). The helpers `signed`, `with_interval`, `pp` and `shift` are the notebook's
-§4 helpers of the same names."""
+tied to the same results (`vae_utils.prose`). The notebook's §4 imports `SEED_SPREAD`, `pp` and `with_interval` from
+here; `shift` (inside `record`) is its §4 helper of that name."""
 from __future__ import annotations
 
 import math

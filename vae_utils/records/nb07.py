@@ -3,8 +3,8 @@ claims ledger entries for S1 (Table 4; Table 5 at 20, 50 and 100 %; more data; b
 VAE images, "interference", help on MNIST; "MNIST is so easy"; and "more difficult datasets", tested on scarce MNIST).
 
 Each claim's wording, protocol, deciding number and verdict are built here; the notebook's prose states each verdict,
-tied to the same results (`vae_utils.prose`). `noise_key`, `paired` and `bracket` are the notebook's helpers of the same
-names (§3 and §5)."""
+tied to the same results (`vae_utils.prose`). The notebook imports `noise_key`, `paired` and `bracket` from here (§3 and
+§5)."""
 from __future__ import annotations
 
 from pathlib import Path
