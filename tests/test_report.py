@@ -16,7 +16,7 @@ import pytest
 from docutils.nodes import make_id
 
 from vae_utils.claims import claim_entry, decision_over_seeds, load_claims
-from vae_utils.report import build_site
+from vae_utils.report import EXPLORER_NOTE, _widget_still, build_site
 
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]*_*.ipynb"))
@@ -141,6 +141,7 @@ def test_the_landing_page_is_the_readme_with_working_links(site):
         if f"notebooks/{path.name}" in readme:  # README links to the notebook: the site links to its page
             assert f"notebooks/{path.stem}.html" in hrefs, f"the landing page does not link {path.stem}'s page"
     assert "claims.html" in hrefs, "the navigation does not reach the claims page"
+    assert (site / "_sources" / "index.md").read_text(encoding="utf-8") == readme, "the landing page's download"
     readme_images = [line for line in readme.splitlines() if "](figures/" in line]
     assert len([v for tag, _, v, _ in page.links if tag == "img"]) >= len(readme_images) > 0
 
@@ -162,6 +163,26 @@ def test_explorers_become_stills_with_a_note(site):
             assert "An interactive explorer: in JupyterLab" in page.text, f"{path.stem}: explorer note missing"
             assert "z[0] = " in page.text, f"{path.stem}: the explorer's saved slider positions are missing"
             assert not any("widget" in v and v.endswith(".js") for _, _, v, _ in page.links), "widget JS loaded"
+
+
+def test_a_progress_bar_is_no_explorer_and_menus_show_their_choice():
+    """tqdm's notebook bar (an HBox of HTML, FloatProgress, HTML) is shown as a finished bar without the explorer note;
+    a selection slider, a menu and a log slider show their chosen label and their real range."""
+    model = lambda name, **state: {"model_name": name, "state": state}
+    bar = {"bar": model("HBoxModel", children=["IPY_MODEL_l", "IPY_MODEL_p", "IPY_MODEL_r"]),
+           "l": model("HTMLModel", value="epoch 1: 100%"), "p": model("FloatProgressModel", value=430.0, max=430.0),
+           "r": model("HTMLModel", value=" 430/430 [00:24<00:00, 17.07it/s]")}
+    still = _widget_still("bar", bar)
+    assert "epoch 1: 100%" in still and "<progress" in still
+    assert EXPLORER_NOTE not in still, "a progress bar is labelled an interactive explorer"
+    explorer = {"box": model("VBoxModel", children=["IPY_MODEL_s", "IPY_MODEL_m", "IPY_MODEL_w"]),
+                "s": model("SelectionSliderModel", description="setting", index=1, _options_labels=["w = 1", "w = 30"]),
+                "m": model("DropdownModel", description="path", index=0, _options_labels=["linear", "spherical"]),
+                "w": model("FloatLogSliderModel", description="weight", value=1.0, min=-3, max=6, base=10)}
+    still = _widget_still("box", explorer)
+    assert EXPLORER_NOTE in still
+    assert "setting = w = 30" in still and "path = linear" in still and "None" not in still
+    assert "from 0.001 to 1e+06" in still, "a log slider's range is given as exponents"
 
 
 def test_hide_input_docs_pages_and_a_claim_in_a_repository_copy(tmp_path):

@@ -36,10 +36,13 @@ EXPLORER_NOTE = ("An interactive explorer: in JupyterLab (<code>make lab</code>)
 
 
 def _widget_still(model_id: str, state: dict) -> str:
-    """HTML for a saved widget view: its images (from the saved widget state) and slider positions, as a still."""
-    images, controls, seen = [], [], set()
+    """HTML for a saved widget view: its images (from the saved widget state) and slider positions, as a still. Only a
+    view with controls a reader would move (sliders, menus, text fields) gets the explorer note; a progress bar (tqdm's
+    notebook bar, say) is shown as the finished bar and its text."""
+    images, controls, seen, interactive = [], [], set(), False
 
     def walk(mid: str) -> None:
+        nonlocal interactive
         model = state.get(mid)
         if model is None or mid in seen:
             return
@@ -52,17 +55,36 @@ def _widget_still(model_id: str, state: dict) -> str:
                                   f'{buffer["data"]}">')
         elif name in ("HTMLModel", "LabelModel") and values.get("value"):
             controls.append(str(values["value"]) if name == "HTMLModel" else html.escape(str(values["value"])))
-        elif "Slider" in name:
-            value = values.get("value")
+        elif "Progress" in name:
+            controls.append(f'<progress value="{values.get("value", 0)}" max="{values.get("max", 100)}"></progress>')
+        elif "Slider" in name or name in ("DropdownModel", "IntTextModel", "FloatTextModel", "ToggleButtonsModel",
+                                          "RadioButtonsModel", "CheckboxModel", "TextModel"):
+            interactive = True
+            labels, index = values.get("_options_labels"), values.get("index")
+            if labels and isinstance(index, int) and 0 <= index < len(labels):  # a menu or selection slider
+                value = labels[index]
+            else:
+                value = values.get("value")
             shown = f"{value:.2f}" if isinstance(value, float) else html.escape(str(value))
-            span = f" (slider from {values['min']:g} to {values['max']:g})" if "min" in values and "max" in values else ""
+            if "Slider" in name and labels:
+                span = f" (slider over {html.escape(', '.join(map(str, labels)))})"
+            elif "Slider" in name and "min" in values and "max" in values:
+                low, high = values["min"], values["max"]
+                if name == "FloatLogSliderModel":  # its min and max are exponents of its base
+                    low, high = values.get("base", 10) ** low, values.get("base", 10) ** high
+                span = f" (slider from {low:g} to {high:g})"
+            elif labels:
+                span = f" (menu: {html.escape(', '.join(map(str, labels)))})"
+            else:
+                span = ""
             controls.append(f'{html.escape(str(values.get("description", "")))} = {shown}{span}')
         for child in values.get("children", []):
             walk(str(child).removeprefix("IPY_MODEL_"))
 
     walk(model_id)
     still = "".join(images) + "".join(f"<div>{c}</div>" for c in controls)
-    return f'<div class="vae-widget-still">{still}<p><em>{EXPLORER_NOTE}</em></p></div>'
+    note = f"<p><em>{EXPLORER_NOTE}</em></p>" if interactive else ""
+    return f'<div class="vae-widget-still">{still}{note}</div>'
 
 
 def site_notebook(notebook: dict) -> dict:
@@ -295,11 +317,14 @@ def build_site(repo_root: str | Path = REPO, output: str | Path | None = None, f
     stage(repo_root, staging, notebooks)
     for line in sphinx_build(staging, output, strict, repository_url(repo_root)):
         print(line, file=sys.stderr)
-    # The download button serves _sources/: the committed notebook itself, not the staged copy.
+    # The download button serves _sources/: the committed notebook itself, not the staged copy, and on the landing
+    # page the README (the staged index.md is only an include directive and the navigation).
     for path in notebooks:
         target = output / "_sources" / "notebooks" / path.name
         if target.parent.is_dir():
             shutil.copyfile(path, target)
+    if (repo_root / "README.md").is_file() and (output / "_sources" / "index.md").is_file():
+        shutil.copyfile(repo_root / "README.md", output / "_sources" / "index.md")
     return output / "index.html"
 
 
