@@ -58,7 +58,7 @@ if _repository:
                                "use_repository_button": True, "use_source_button": True, "use_issues_button": False})
 
 RUN_COMMANDS = (("make run", "executes every notebook with papermill (full profile), then rebuilds this site"),
-                ("make test", "runs the unit tests, a smoke run of every notebook and nbval on the committed notebooks"),
+                ("make test", "runs the unit, notebook and browser tests and nbval on the committed notebooks"),
                 ("make lab", "opens the notebooks in JupyterLab, where the explorers' sliders are live"))
 
 
