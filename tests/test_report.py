@@ -6,6 +6,7 @@ tests/test_site.py."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
@@ -142,6 +143,9 @@ def test_the_landing_page_is_the_readme_with_working_links(site):
             assert f"notebooks/{path.stem}.html" in hrefs, f"the landing page does not link {path.stem}'s page"
     assert "claims.html" in hrefs, "the navigation does not reach the claims page"
     assert (site / "_sources" / "index.md").read_text(encoding="utf-8") == readme, "the landing page's download"
+    in_readme = list(dict.fromkeys(re.findall(r"\(docs/(\w+)\.md\)", readme)))
+    guides = list(dict.fromkeys(re.findall(r'href="docs/(\w+)\.html"', (site / "claims.html").read_text(encoding="utf-8"))))
+    assert guides[:len(in_readme)] == in_readme, "the navigation's docs pages are not in the README's order"
     readme_images = [line for line in readme.splitlines() if "](figures/" in line]
     assert len([v for tag, _, v, _ in page.links if tag == "img"]) >= len(readme_images) > 0
 

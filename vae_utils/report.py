@@ -191,7 +191,7 @@ def index_page(notebooks: list[Path], docs: list[str]) -> str:
              toctree("Notebooks", [f"notebooks/{p.stem}" for p in notebooks]),
              toctree("Claims", ["claims"])]
     if docs:
-        parts.append(toctree("Guides", ["docs/*"], ":glob:"))
+        parts.append(toctree("Guides", [f"docs/{Path(name).stem}" for name in docs]))
     return "\n".join(parts)
 
 
@@ -211,6 +211,9 @@ def stage(repo_root: Path, staging: Path, notebooks: list[Path]) -> list[str]:
     pages = {f"notebooks/{p.name}" for p in notebooks} | {f"docs/{d}" for d in docs} | {"claims.md"}
     readme = repo_root / "README.md"
     front = readme.read_text(encoding="utf-8") if readme.is_file() else "# VAE Notebooks\n"
+    # the navigation lists the docs pages in the order the README links them, then any others by name
+    linked = lambda name: front.find(f"(docs/{name})") if f"(docs/{name})" in front else len(front)
+    docs.sort(key=lambda name: (linked(name), name))
     write_if_changed(staging / "_front_page.md", site_links(front, "README.md", repo_root, pages, staging))
     write_if_changed(staging / "index.md", index_page(notebooks, docs))
     write_if_changed(staging / "claims.md", claims_page(repo_root, notebooks))
