@@ -95,3 +95,13 @@ def test_each_notebook_has_the_shape_of_a_lesson(name):
         f"{name}: the last code cell should be the one record call, not {code[-1].source[:80]!r}"
     module = last.value.func.value.id
     assert (run.REPO_ROOT / "vae_utils" / "records" / f"{module}.py").is_file()
+
+
+@pytest.mark.parametrize("name", run.available_notebooks())
+def test_nbval_compares_some_output_of_every_notebook(name):
+    """`make test` runs nbval with --nbval-lax: only cells marked NBVAL_CHECK_OUTPUT have their outputs compared, so a
+    notebook without one would only be checked to run. Each marked cell must have an output to compare."""
+    cells = nbformat.read(str(run.NOTEBOOK_DIR / f"{name}.ipynb"), as_version=4).cells
+    marked = [c for c in cells if c.cell_type == "code" and c.source.lstrip().startswith("# NBVAL_CHECK_OUTPUT")]
+    assert marked, f"{name}: no cell is marked # NBVAL_CHECK_OUTPUT"
+    assert all(c.outputs for c in marked), f"{name}: a marked cell has no output to compare"

@@ -76,3 +76,16 @@ def test_every_notebook_has_its_line_in_the_reading_guide():
     from vae_utils import config, run
     assert set(run.available_notebooks()) == set(config.NOTEBOOK_GUIDE)
     assert all("|" not in text for pair in config.NOTEBOOK_GUIDE.values() for text in pair)  # a pipe breaks the table
+
+
+def test_key_figure_table_links_by_reference_and_sets_minus_signs(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "01_a.ipynb").write_text("{}")
+    headline = {"figure": "figures/01_a/x.png", "number": "-3.53 [-4.67, -2.39] with a 4,096-number code, runs 1-2, σ-VAE"}
+    (tmp_path / "results" / "01_a.json").write_text(json.dumps({"notebook": "01_a", "results": {"headline": headline}}))
+    row = results.notebook_table(tmp_path, reference=True).splitlines()[2]
+    assert row == ("| [01][nb01] | ![key figure of 01](figures/01_a/x.png) | "
+                   "−3.53 [−4.67, −2.39] with a 4,096-number code, runs 1-2, σ-VAE |")
+    assert results.notebook_links(tmp_path) == "[nb01]: notebooks/01_a.ipynb"
+    assert "[01_a](notebooks/01_a.ipynb)" in results.notebook_table(tmp_path)

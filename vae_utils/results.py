@@ -5,6 +5,7 @@ import json
 import math
 import os
 import platform
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def write_results(notebook: str, results: dict, config: dict, wall_seconds: floa
 def record_timing(path: str | Path, notebook: str, wall_seconds: float, trained: int) -> None:
     """Store the runner's wall time of a full-profile run of `notebook` (and how many checkpoints it trained, and
     the 1-minute load average at its end: other work on the machine slows it) in the JSON file at `path`, which
-    feeds the README's timing table."""
+    feeds the README's re-run column (`reading_table`) and docs/performance.md's timing table (`timing_table`)."""
     path = Path(path)
     timings = json.loads(path.read_text()) if path.is_file() else {}
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -159,6 +160,9 @@ def _replace_block(text: str, marker: str, body: str) -> str:
     return head + start + "\n" + body.strip() + "\n" + end + rest.split(end, 1)[1]
 
 
+_MINUS = re.compile(r"(?<![\w.])-(?=\d)")  # a hyphen before a digit, not inside a word or a range: a minus sign, set as "−"
+
+
 def notebook_links(artifacts_dir: str | Path = ".") -> str:
     """The README's link targets, one per notebook (`[nb01]: notebooks/01_….ipynb`): the generated tables link each
     notebook by this short reference (`reference=True`) instead of repeating its path in every row."""
@@ -180,7 +184,7 @@ def notebook_table(artifacts_dir: str | Path = ".", reference: bool = False) -> 
         figure = headline.get("figure", "")
         number = payload['notebook'].split('_')[0]
         rows.append(f"| {_notebook_link(number if reference else payload['notebook'], payload['notebook'], reference)} | "
-                    f"{f'![key figure of {number}]({figure})' if figure else ''} | {headline.get('number', '')} |")
+                    f"{f'![key figure of {number}]({figure})' if figure else ''} | {_MINUS.sub('−', headline.get('number', ''))} |")
     return "\n".join(rows)
 
 

@@ -466,7 +466,7 @@ def main(argv: list[str] | None = None) -> int:
                                f"(default: {sweep.WORKER_TIMEOUT:.0f})")
     parser.add_argument("--record-timings", action="store_true",
                         help=f"also store each in-place full run's wall time in {TIMINGS} (committed; feeds the README's "
-                             "timing table); without it timings go only to the ignored run log")
+                             "re-run column and docs/performance.md's timing table); without it timings go only to the ignored run log")
     parser.add_argument("--tables-only", action="store_true",
                         help="execute nothing: rewrite the README's tables and docs/performance.md's timings from results/")
     args = parser.parse_args(argv)
