@@ -405,3 +405,40 @@ def test_tables_only_rewrites_the_readme_tables_and_executes_nothing(tmp_path, m
     readme = (tmp_path / "README.md").read_text()
     assert "| 98 | [98_toy][nb98] |" in readme and "No claims recorded yet." in readme
     assert readme.count("[nb98]: notebooks/98_toy.ipynb") == 1
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatch, capfd):
+    """Kernels started side by side can lose a race for a TCP port and die before their first reply (papermill
+    issue 511): nothing has run yet, so the runner starts another, at most KERNEL_START_TRIES times in all."""
+    committed = make_repo(tmp_path, monkeypatch, REPORT, "print('ran')")
+    real, calls = run.papermill.execute_notebook, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("Kernel died before replying to kernel_info")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run.papermill, "execute_notebook", flaky)
+    assert run.main(["98"]) == 0 and len(calls) == 2 and "ran" in committed.read_text()
+    assert "the kernel died while starting" in capfd.readouterr().err
+
+    def always_dies(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("Kernel died before replying to kernel_info")
+
+    calls.clear()
+    monkeypatch.setattr(run.papermill, "execute_notebook", always_dies)
+    assert run.main(["98"]) == 1 and len(calls) == run.KERNEL_START_TRIES
+    err = capfd.readouterr().err
+    assert "FAILED: 98_toy: the kernel died while starting, 3 times; no cell ran" in err and "Traceback" not in err
+
+    def other_error(*args, **kwargs):
+        calls.append(1)
+        raise RuntimeError("something else")
+
+    calls.clear()
+    monkeypatch.setattr(run.papermill, "execute_notebook", other_error)
+    with pytest.raises(RuntimeError, match="something else"):  # only a death at start-up is retried
+        run.main(["98"])
+    assert len(calls) == 1

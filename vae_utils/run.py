@@ -333,13 +333,24 @@ def cache_warnings(executed: Path) -> list[str]:
     return found
 
 
+KERNEL_START_TRIES = 3
+
+
+def died_starting(error: BaseException) -> bool:
+    """Whether `error` is a kernel that died before its first reply, before any cell ran. Kernels started side by side
+    (a sweep's processes) can lose a race for the same TCP port, which jupyter_client picks free and releases before
+    the kernel binds it (papermill issue 511); starting another is safe, as nothing has run yet."""
+    return isinstance(error, RuntimeError) and "Kernel died before replying to kernel_info" in str(error)
+
+
 def run_notebook(name: str, output_dir: Path, parameters: dict, failed_dir: Path, outcome: Outcome,
                  kernel_log: Path, kernel: str | None = None, artifacts_dir: Path | None = None) -> None:
     """Execute one notebook with papermill (cwd: notebooks/) into a temporary file, then move it over
     `output_dir/<name>.ipynb` atomically, unless its outputs equal those already there (see `comparable`): then the old
     file stays. On failure or interrupt the target is left as it was, so are the notebook's results and figures
     under `artifacts_dir` (copied aside before the run and put back), and the executed notebook goes to `failed_dir`;
-    the exception propagates. A success removes an older failed copy. The kernel's own log goes to `kernel_log`. The
+    the exception propagates. A kernel that dies while starting is started again (`died_starting`), at most
+    KERNEL_START_TRIES times in all. A success removes an older failed copy. The kernel's own log goes to `kernel_log`. The
     numbers in its Markdown prose are refreshed from the results the run wrote (`artifacts_dir/results/<name>.json`;
     see `prose`)."""
     workdir = Path(tempfile.mkdtemp(prefix=f".running-{name}-", dir=output_dir))
@@ -348,9 +359,17 @@ def run_notebook(name: str, output_dir: Path, parameters: dict, failed_dir: Path
     try:
         before = keep_copies(notebook_artifacts(artifacts_dir, name), workdir / "before") if artifacts_dir else []
         outcome.status = "running"
-        papermill.execute_notebook(
-            str(NOTEBOOK_DIR / f"{name}.ipynb"), str(executed), parameters=parameters, cwd=str(NOTEBOOK_DIR),
-            kernel_name=kernel, progress_bar=False, log_output=False, **kernel_options(kernel_log))
+        for attempt in range(1, KERNEL_START_TRIES + 1):
+            try:
+                papermill.execute_notebook(
+                    str(NOTEBOOK_DIR / f"{name}.ipynb"), str(executed), parameters=parameters, cwd=str(NOTEBOOK_DIR),
+                    kernel_name=kernel, progress_bar=False, log_output=False, **kernel_options(kernel_log))
+                break
+            except RuntimeError as error:
+                if not died_starting(error) or attempt == KERNEL_START_TRIES:
+                    raise
+                print(f"{name}: the kernel died while starting (no cell had run: {error}); starting another "
+                      f"({attempt + 1} of {KERNEL_START_TRIES})", file=sys.stderr, flush=True)
         if artifacts_dir is not None:  # the Markdown's marked numbers, from the results this run wrote (see prose)
             prose.refresh_notebook(executed, artifacts_dir / "results" / f"{name}.json")
         outcome.warnings = cache_warnings(executed)
@@ -564,6 +583,10 @@ def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dic
             outcome.status, failure = "failed", error
         except OSError as error:  # the runner's own files: the executed notebook, the copies, a full disk
             outcome.status, failure = "failed", error
+        except RuntimeError as error:
+            if not died_starting(error):
+                raise
+            outcome.status, failure = "failed", error
         finally:
             outcome.finished, outcome.partial = written_since(checkpoint_dir, started)
             log_run(root / RUN_LOG, outcome, args.profile, parameters)
@@ -579,6 +602,10 @@ def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dic
             artifacts = f"its results/ and figures/ in {parameters.get('artifacts_dir', written_to)}"
             left = f"{target} was left as it was, and so were {artifacts}" if existed else \
                 f"no notebook was written to {target}, and {artifacts} were left as they were"
+            if isinstance(failure, RuntimeError):
+                print(f"FAILED: {name}: the kernel died while starting, {KERNEL_START_TRIES} times; no cell ran (its log: "
+                      f"{root / KERNEL_LOGS / (name + '.log')})\n  {left}", file=sys.stderr)
+                return 1
             if isinstance(failure, OSError):
                 where = f" ({failure.filename})" if failure.filename and str(failure.filename) not in str(failure) else ""
                 print(f"FAILED: {name}: {failure}{where}\n  {left}", file=sys.stderr)
