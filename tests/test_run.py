@@ -442,3 +442,17 @@ def test_a_kernel_that_dies_while_starting_is_started_again(tmp_path, monkeypatc
     with pytest.raises(RuntimeError, match="something else"):  # only a death at start-up is retried
         run.main(["98"])
     assert len(calls) == 1
+
+
+def test_a_progress_bars_timing_is_not_a_change_of_output():
+    """tqdm's elapsed time and rate differ at every run (as text, and in a saved widget's state): a re-run whose
+    outputs are otherwise the same must count as unchanged, or every re-run would rewrite notebooks 01 and 02."""
+    def notebook(bar: str) -> dict:
+        cell = nbformat.v4.new_code_cell("fit()", outputs=[nbformat.v4.new_output("stream", name="stderr", text=bar.replace("&lt;", "<"))])
+        state = {"m1": {"model_name": "HTMLModel", "state": {"value": bar.replace(" ", "\u2007")}}}
+        return nbformat.v4.new_notebook(cells=[cell], metadata={"widgets": {run.WIDGET_STATE: {"state": state}}})
+
+    first = run.comparable(notebook("epoch 1: 100% 430/430 [00:03&lt;00:00, 137.82it/s]"))
+    assert first == run.comparable(notebook("epoch 1: 100% 430/430 [00:01&lt;00:00, 384.56it/s]"))
+    assert first == run.comparable(notebook("epoch 1: 100% 430/430 [01:02&lt;00:00,  6.91s/it]"))
+    assert first != run.comparable(notebook("epoch 1: 100% 429/430 [00:03&lt;00:00, 137.82it/s]"))

@@ -272,14 +272,16 @@ def put_back(copies: list[tuple[Path, Path | None]]) -> None:
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-VOLATILE_TEXT = [re.compile(r"This run took [0-9][0-9,.]* (s|min)\b")]  # a notebook's own stopwatch in its output
+VOLATILE_TEXT = [re.compile(r"This run took [0-9][0-9,.]* (s|min)\b"),  # a notebook's own stopwatch in its output
+                 # a tqdm bar's elapsed time, time left and rate, as text or in a saved widget: "[00:03<00:00, 137.82it/s]"
+                 re.compile(r"\[[0-9:]+(?:<|&lt;)[0-9:?]+,(?: |\\u2007)[^\]\"]*(?:it|s)/(?:s|it)\]")]
 
 
 def comparable(notebook: dict) -> str:
     """A notebook as JSON text without what changes from run to run when every output is the same: papermill's and
     Jupyter's timestamps and durations (notebook and cell metadata but the parameters), cell ids (papermill gives its
     injected cell a new one each run), the ids of widget models (named by their place instead) and run times printed
-    by the notebook (VOLATILE_TEXT)."""
+    by the notebook or its progress bars (VOLATILE_TEXT)."""
     notebook = json.loads(json.dumps(notebook))
     papermill_metadata = notebook.get("metadata", {}).pop("papermill", {})
     notebook["metadata"]["papermill_parameters"] = papermill_metadata.get("parameters")
