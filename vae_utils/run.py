@@ -575,9 +575,9 @@ def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dic
             parameters["checkpoint_dir"] = str(checkpoint_dir)
         print(f"[{index}/{len(names)}] {name} ({args.profile}) ...", flush=True)
         started, failure = time.time(), None
-        existed = (output_dir / f"{name}.ipynb").is_file()
+        existed, kernel_log = (output_dir / f"{name}.ipynb").is_file(), root / KERNEL_LOGS / f"{name}.log"
         try:
-            run_notebook(name, output_dir, parameters, failed_dir, outcome, root / KERNEL_LOGS / f"{name}.log",
+            run_notebook(name, output_dir, parameters, failed_dir, outcome, kernel_log,
                          args.kernel, Path(parameters.get("artifacts_dir", written_to)))
         except KeyboardInterrupt:
             outcome.status = "interrupted"
@@ -606,7 +606,7 @@ def run_all(args: argparse.Namespace, names: list[str], overrides: dict[str, dic
                 f"no notebook was written to {target}, and {artifacts} were left as they were"
             if isinstance(failure, RuntimeError):
                 print(f"FAILED: {name}: the kernel died while starting, {KERNEL_START_TRIES} times; no cell ran (its log: "
-                      f"{root / KERNEL_LOGS / (name + '.log')})\n  {left}", file=sys.stderr)
+                      f"{kernel_log})\n  {left}", file=sys.stderr)
                 return 1
             if isinstance(failure, OSError):
                 where = f" ({failure.filename})" if failure.filename and str(failure.filename) not in str(failure) else ""
